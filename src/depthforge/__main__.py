@@ -1,0 +1,3 @@
+from depthforge.cli import main
+
+main()

@@ -1,0 +1,247 @@
+"""The depthforge folder format: users' own RGB-D data and the synthetic world's exports.
+
+Layout (only ``images/`` is required)::
+
+    ROOT/
+      depthforge.json        {"depth_format": "png16" | "npy", "depth_scale": 1000.0,
+                              "K": [[fx, 0, cx], [0, fy, cy], [0, 0, 1]], "baseline": 0.1}
+      images/<id>.png|.jpg   RGB; <id> may contain '/' (e.g. "scene_000/000004")
+      depth/<id>.png|.npy    16-bit PNG storing depth_m · depth_scale, or float32 metres; 0 = invalid
+      intrinsics/<id>.json   per-sample {"K": [[...]]} or {"fx", "fy", "cx", "cy"}; overrides the root K
+      poses/<id>.txt         4×4 camera-to-world, row-major, metres
+      normals/<id>.npy       (3, H, W) float32 unit normals, camera frame
+      labels/<id>.png        8/16-bit semantic label map
+      right/<id>.png         right view of a rectified stereo pair (needs "baseline")
+      splits/<name>.txt      one id per line; without a split every id is used, sorted
+      relative_depth.csv     ordinal pairs in the DIW CSV format (read by the ``diw`` reader)
+
+Neighbouring frames for video supervision are the ids at ``neighbour_offsets`` within the same
+sub-folder (a sequence), in sorted order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from depthforge.data.base import DepthDataset
+from depthforge.errors import DataError
+from depthforge.io.depth import read_depth, save_depth_npy, save_depth_png16
+from depthforge.io.image import open_image, read_rgb, save_array, save_rgb, write_atomic
+from depthforge.types import Sample, Stereo, sample_from_numpy
+
+META_FILE = "depthforge.json"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def parse_intrinsics(obj: dict[str, Any], source: Path) -> np.ndarray:
+    """``(3, 3)`` K from ``{"K": [[...]]}`` or ``{"fx", "fy", "cx", "cy"}``."""
+    if "K" in obj:
+        K = np.asarray(obj["K"], dtype=np.float64)
+        if K.shape != (3, 3):
+            raise DataError(source, f"K must be 3×3, got shape {K.shape}")
+        return K
+    missing = [k for k in ("fx", "fy", "cx", "cy") if k not in obj]
+    if missing:
+        raise DataError(source, f"intrinsics lack {', '.join(missing)} (give K or fx, fy, cx, cy)")
+    return np.array([[obj["fx"], 0.0, obj["cx"]], [0.0, obj["fy"], obj["cy"]], [0.0, 0.0, 1.0]])
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """Parse a JSON object, raising :class:`DataError` naming the file on failure."""
+    try:
+        obj = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(path, f"not valid JSON ({exc})") from exc
+    if not isinstance(obj, dict):
+        raise DataError(path, "expected a JSON object")
+    return obj
+
+
+def read_pose(path: Path) -> np.ndarray:
+    """``(4, 4)`` camera-to-world matrix from a text file of 16 numbers."""
+    try:
+        pose = np.loadtxt(path, dtype=np.float64).reshape(4, 4)
+    except (OSError, ValueError) as exc:
+        raise DataError(path, f"expected a 4×4 pose matrix ({exc})") from exc
+    return pose
+
+
+class FolderDataset(DepthDataset):
+    """Reader of the folder format above.
+
+    Args:
+        root: the folder.
+        split: name of ``splits/<split>.txt``, or ``None`` for every image.
+        neighbour_offsets: frame offsets of source views to load as ``neighbours`` (e.g. ``(-1, 1)``);
+            samples without both neighbours in their sequence are left out.
+    """
+
+    name = "folder"
+
+    def __init__(self, root: str | Path, split: str | None = None, neighbour_offsets: Sequence[int] = ()):
+        self.root = Path(root)
+        if not (self.root / "images").is_dir():
+            raise DataError(self.root, "no images/ folder (see the folder format in the README)")
+        meta_path = self.root / META_FILE
+        self.meta = read_json(meta_path) if meta_path.is_file() else {}
+        self.depth_scale = float(self.meta.get("depth_scale", 1000.0))
+        self._images = {
+            p.relative_to(self.root / "images").with_suffix("").as_posix(): p
+            for p in sorted((self.root / "images").rglob("*"))
+            if p.suffix.lower() in IMAGE_SUFFIXES
+        }
+        if split is None:
+            ids = sorted(self._images)
+        else:
+            split_file = self.root / "splits" / f"{split}.txt"
+            if not split_file.is_file():
+                raise DataError(split_file, f"split {split!r} not found")
+            ids = [line.strip() for line in split_file.read_text().splitlines() if line.strip()]
+            unknown = [i for i in ids if i not in self._images]
+            if unknown:
+                raise DataError(split_file, f"{len(unknown)} ids without an image, e.g. {unknown[0]!r}")
+        self.neighbour_offsets = tuple(int(o) for o in neighbour_offsets)
+        if self.neighbour_offsets:
+            ids = [i for i in ids if all(self._neighbour_id(i, o) for o in self.neighbour_offsets)]
+        if not ids:
+            raise DataError(self.root, "no samples found")
+        self.ids = ids
+
+    def _neighbour_id(self, sample_id: str, offset: int) -> str | None:
+        parent = sample_id.rsplit("/", 1)[0] if "/" in sample_id else ""
+        seq = [i for i in self._images if (i.rsplit("/", 1)[0] if "/" in i else "") == parent]
+        k = seq.index(sample_id) + offset
+        return seq[k] if 0 <= k < len(seq) else None
+
+    def _find(self, folder: str, sample_id: str, suffixes: Sequence[str]) -> Path | None:
+        for suffix in suffixes:
+            p = self.root / folder / f"{sample_id}{suffix}"
+            if p.is_file():
+                return p
+        return None
+
+    def intrinsics(self, sample_id: str) -> np.ndarray | None:
+        """K for ``sample_id`` (per-sample file first, then the root ``depthforge.json``)."""
+        path = self._find("intrinsics", sample_id, (".json",))
+        if path is not None:
+            return parse_intrinsics(read_json(path), path)
+        if "K" in self.meta or "fx" in self.meta:
+            return parse_intrinsics(self.meta, self.root / META_FILE)
+        return None
+
+    def depth(self, sample_id: str) -> np.ndarray | None:
+        """``(H, W)`` metres, or ``None`` when the sample has no depth file."""
+        path = self._find("depth", sample_id, (".npy", ".png"))
+        if path is None:
+            return None
+        if path.suffix == ".npy":
+            return read_depth(path, "npy")
+        return read_depth(path, "png16", self.depth_scale)
+
+    def load(self, index: int) -> Sample:
+        sid = self.ids[index]
+        image_path = self._images[sid]
+        image = read_rgb(image_path)
+        h, w = image.shape[:2]
+        depth = self.depth(sid)
+        if depth is None:
+            depth = np.zeros((h, w), np.float32)
+        elif depth.shape != (h, w):
+            raise DataError(
+                self.root / "depth" / sid,
+                f"depth is {depth.shape[1]}×{depth.shape[0]} but the image is {w}×{h}",
+            )
+        extra: dict[str, Any] = {}
+        pose_path = self._find("poses", sid, (".txt",))
+        if pose_path is not None:
+            extra["pose"] = read_pose(pose_path).astype(np.float32)
+        normals_path = self._find("normals", sid, (".npy",))
+        if normals_path is not None:
+            extra["normals"] = np.load(normals_path).astype(np.float32)
+        labels_path = self._find("labels", sid, (".png",))
+        if labels_path is not None:
+            extra["labels"] = np.asarray(open_image(labels_path)).astype(np.int64)
+        if self.neighbour_offsets:
+            nbr_ids = [self._neighbour_id(sid, o) for o in self.neighbour_offsets]
+            frames = [read_rgb(self._images[n]) for n in nbr_ids]
+            extra["neighbours"] = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).float() / 255.0
+            poses = [self._find("poses", n, (".txt",)) for n in nbr_ids]
+            if all(p is not None for p in poses):
+                extra["neighbour_poses"] = np.stack([read_pose(p) for p in poses]).astype(np.float32)
+        right_path = self._find("right", sid, IMAGE_SUFFIXES)
+        if right_path is not None:
+            if "baseline" not in self.meta:
+                raise DataError(self.root / META_FILE, "right/ views need a 'baseline' in metres")
+            right = torch.from_numpy(read_rgb(right_path)).permute(2, 0, 1).float() / 255.0
+            extra["stereo"] = Stereo(image=right, baseline=float(self.meta["baseline"]))
+        meta = {"dataset": self.name, "id": sid, "image_path": str(image_path), "depth_kind": "folder"}
+        return sample_from_numpy(image, depth, self.intrinsics(sid), meta=meta, **extra)
+
+
+def write_folder_sample(
+    root: str | Path,
+    sample_id: str,
+    image: np.ndarray,
+    depth: np.ndarray | None = None,
+    *,
+    K: np.ndarray | None = None,
+    pose: np.ndarray | None = None,
+    normals: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
+    right: np.ndarray | None = None,
+    depth_format: str = "png16",
+    depth_scale: float = 1000.0,
+) -> None:
+    """Write one sample in the folder format (every file atomically).
+
+    Args:
+        image: ``(H, W, 3)`` uint8 RGB.
+        depth: ``(H, W)`` metres, 0 = invalid.
+        K: per-sample ``(3, 3)`` intrinsics (omit when the root ``depthforge.json`` holds K).
+        pose: ``(4, 4)`` camera-to-world.
+        normals: ``(3, H, W)`` float32 unit normals.
+        labels: ``(H, W)`` integer labels < 65536.
+        right: ``(H, W, 3)`` uint8 right view.
+    """
+    root = Path(root)
+    save_rgb(root / "images" / f"{sample_id}.png", image)
+    if depth is not None:
+        if depth_format == "png16":
+            save_depth_png16(root / "depth" / f"{sample_id}.png", depth, depth_scale)
+        elif depth_format == "npy":
+            save_depth_npy(root / "depth" / f"{sample_id}.npy", depth)
+        else:
+            raise ValueError(f"depth_format must be 'png16' or 'npy', got {depth_format!r}")
+    if K is not None:
+        k_text = json.dumps({"K": np.asarray(K, dtype=float).tolist()})
+        write_atomic(root / "intrinsics" / f"{sample_id}.json", lambda tmp: tmp.write_text(k_text))
+    if pose is not None:
+        write_atomic(root / "poses" / f"{sample_id}.txt", lambda tmp: np.savetxt(tmp, np.asarray(pose)))
+    if normals is not None:
+        save_array(root / "normals" / f"{sample_id}.npy", np.asarray(normals, dtype=np.float32))
+    if labels is not None:
+        lab = np.asarray(labels)
+        lab = lab.astype(np.uint8) if lab.max(initial=0) < 256 else lab.astype(np.uint16)
+        write_atomic(root / "labels" / f"{sample_id}.png", lambda tmp: Image.fromarray(lab).save(tmp, format="PNG"))
+    if right is not None:
+        save_rgb(root / "right" / f"{sample_id}.png", right)
+
+
+def write_folder_meta(root: str | Path, **meta: Any) -> Path:
+    """Write ``depthforge.json`` (``depth_format``, ``depth_scale``, ``K``, ``baseline``, ...)."""
+    clean = {k: (np.asarray(v).tolist() if isinstance(v, np.ndarray) else v) for k, v in meta.items()}
+    text = json.dumps(clean, indent=2)
+    return write_atomic(Path(root) / META_FILE, lambda tmp: tmp.write_text(text))
+
+
+def write_split(root: str | Path, split: str, ids: Sequence[str]) -> Path:
+    """Write ``splits/<split>.txt``."""
+    text = "".join(f"{i}\n" for i in ids)
+    return write_atomic(Path(root) / "splits" / f"{split}.txt", lambda tmp: tmp.write_text(text))

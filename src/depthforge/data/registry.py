@@ -1,0 +1,35 @@
+"""Dataset names used by the CLI and ``open_dataset``, resolved lazily to reader classes."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from depthforge.data.base import DepthDataset
+
+# name -> "module:Class"; modules import only when the dataset is opened (h5py, scipy, ...).
+DATASETS: dict[str, str] = {
+    "folder": "depthforge.data.folder:FolderDataset",
+}
+
+
+def register_dataset(name: str, target: str) -> None:
+    """Make ``open_dataset(name, ...)`` build ``target`` (``"package.module:Class"``)."""
+    DATASETS[name] = target
+
+
+def list_datasets() -> list[str]:
+    """Names accepted by :func:`open_dataset` and ``--dataset``."""
+    return sorted(DATASETS)
+
+
+def open_dataset(name: str, root: str, split: str | None = None, **options: Any) -> DepthDataset:
+    """Open dataset ``name`` at ``root`` (its original release layout) for ``split``.
+
+    Raises:
+        KeyError: unknown name (the message lists the known ones).
+    """
+    if name not in DATASETS:
+        raise KeyError(f"unknown dataset {name!r}; known: {', '.join(list_datasets())}")
+    module, cls = DATASETS[name].split(":")
+    return getattr(importlib.import_module(module), cls)(root, split=split, **options)

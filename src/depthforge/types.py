@@ -1,0 +1,149 @@
+"""The data contract shared by every module: output spaces and the ``Sample`` record.
+
+Conventions (hold everywhere in depthforge):
+
+* depth is metric z-depth in metres, float32; invalid depth is ``0`` *and* ``mask == False``;
+  no NaN ever leaves a reader;
+* images are ``(3, H, W)`` float32 RGB in ``[0, 1]``, not normalised (models normalise inside);
+* depth-like maps are ``(1, H, W)``; batches add a leading ``B``;
+* pixel ``(u, v)`` is (column, row) with pixel centres at integer coordinates;
+* ``K`` is the ``(3, 3)`` pinhole matrix in pixels *for the tensor it travels with*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import torch
+
+
+class OutputSpace(str, Enum):
+    """What a depth-like map means. Alignment, evaluation and applications check it."""
+
+    METRIC_DEPTH = "metric_depth"
+    """z-depth in metres."""
+    LOG_DEPTH = "log_depth"
+    """natural log of metric depth."""
+    SCALE_INVARIANT_DEPTH = "scale_invariant_depth"
+    """depth up to an unknown positive scale (e.g. self-supervised monocular video)."""
+    AFFINE_INVARIANT_DEPTH = "affine_invariant_depth"
+    """depth up to an unknown scale and shift."""
+    AFFINE_INVARIANT_DISPARITY = "affine_invariant_disparity"
+    """inverse depth up to an unknown scale and shift (MiDaS-style)."""
+    ORDINAL = "ordinal"
+    """only the order is meaningful; larger = farther."""
+
+    @property
+    def is_metric(self) -> bool:
+        """True when the map can be compared with metric ground truth without alignment."""
+        return self in (OutputSpace.METRIC_DEPTH, OutputSpace.LOG_DEPTH)
+
+    @property
+    def is_disparity_like(self) -> bool:
+        """True when larger values mean nearer."""
+        return self is OutputSpace.AFFINE_INVARIANT_DISPARITY
+
+
+@dataclass
+class Stereo:
+    """The other view of a rectified stereo pair.
+
+    Attributes:
+        image: ``(3, H, W)`` float32 right image in ``[0, 1]``.
+        baseline: distance between the two optical centres, metres (positive; the right camera
+            sits at ``+baseline`` along the left camera's x axis).
+    """
+
+    image: torch.Tensor
+    baseline: float
+
+
+@dataclass
+class Sample:
+    """One RGB-D training or evaluation example.
+
+    Attributes:
+        image: ``(3, H, W)`` float32 RGB in ``[0, 1]``.
+        depth: ``(1, H, W)`` float32 metric z-depth in metres, 0 where invalid
+            (all zeros with an all-False mask when the sample has no dense depth, e.g. DIW).
+        mask: ``(1, H, W)`` bool, True where ``depth`` is valid.
+        K: ``(3, 3)`` float32 intrinsics in pixels for ``image``, or ``None`` when unknown.
+        pose: ``(4, 4)`` float32 camera-to-world transform, or ``None``.
+        neighbours: ``(S, 3, H, W)`` source frames for video supervision, or ``None``.
+        neighbour_poses: ``(S, 4, 4)`` camera-to-world poses of ``neighbours``, or ``None``.
+        stereo: the other view of a stereo pair, or ``None``.
+        pairs: ``(N, 4)`` int64 ``y_a, x_a, y_b, x_b`` (0-based pixels of ``image``), or ``None``.
+        relations: ``(N,)`` int64 in {-1, 0, +1}, +1 meaning A is farther than B, or ``None``.
+        normals: ``(3, H, W)`` float32 unit normals in the camera frame (x right, y down,
+            z forward), pointing towards the camera, or ``None``.
+        labels: ``(H, W)`` int64 semantic labels, or ``None``.
+        meta: dataset name, sample id, source paths, ``depth_kind`` (e.g. ``"filled"``/``"raw"``).
+    """
+
+    image: torch.Tensor
+    depth: torch.Tensor
+    mask: torch.Tensor
+    K: torch.Tensor | None = None
+    pose: torch.Tensor | None = None
+    neighbours: torch.Tensor | None = None
+    neighbour_poses: torch.Tensor | None = None
+    stereo: Stereo | None = None
+    pairs: torch.Tensor | None = None
+    relations: torch.Tensor | None = None
+    normals: torch.Tensor | None = None
+    labels: torch.Tensor | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        """The sample id within its dataset (``meta["id"]``)."""
+        return str(self.meta.get("id", ""))
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(H, W)`` of the image."""
+        return int(self.image.shape[-2]), int(self.image.shape[-1])
+
+
+def sample_from_numpy(
+    image,
+    depth,
+    K=None,
+    *,
+    mask=None,
+    **extra: Any,
+) -> Sample:
+    """Build a :class:`Sample` from NumPy arrays as readers produce them.
+
+    Args:
+        image: ``(H, W, 3)`` uint8 or float RGB (floats are taken as ``[0, 1]``).
+        depth: ``(H, W)`` float metres, 0 / non-finite / negative = invalid.
+        K: ``(3, 3)`` intrinsics in pixels, or ``None``.
+        mask: optional ``(H, W)`` bool validity; ANDed with ``depth > 0``.
+        **extra: further :class:`Sample` fields (``pose``, ``meta``, ...).
+    """
+    import numpy as np
+
+    img = np.asarray(image)
+    if img.dtype == np.uint8:
+        img_t = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float().div_(255.0)
+    else:
+        img_t = torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)).permute(2, 0, 1)
+    d = np.asarray(depth, dtype=np.float32)
+    valid = np.isfinite(d) & (d > 0)
+    if mask is not None:
+        valid &= np.asarray(mask, dtype=bool)
+    d = np.where(valid, d, 0.0).astype(np.float32)
+    K_t = None if K is None else torch.as_tensor(np.asarray(K, dtype=np.float32))
+    for key in ("pose", "normals", "labels", "pairs", "relations", "neighbours", "neighbour_poses"):
+        if key in extra and extra[key] is not None and not isinstance(extra[key], torch.Tensor):
+            extra[key] = torch.as_tensor(np.asarray(extra[key]))
+    return Sample(
+        image=img_t.contiguous(),
+        depth=torch.from_numpy(d)[None],
+        mask=torch.from_numpy(valid)[None],
+        K=K_t,
+        **extra,
+    )
