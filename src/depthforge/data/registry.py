@@ -10,6 +10,14 @@ from depthforge.data.base import DepthDataset
 # name -> "module:Class"; modules import only when the dataset is opened (h5py, scipy, ...).
 DATASETS: dict[str, str] = {
     "folder": "depthforge.data.folder:FolderDataset",
+    "nyu": "depthforge.data.nyu:NYULabeled",
+    "nyu_raw": "depthforge.data.nyu_raw:NYURawFrames",
+    "kitti": "depthforge.data.kitti:KittiRaw",
+    "make3d": "depthforge.data.make3d:Make3D",
+    "sunrgbd": "depthforge.data.sunrgbd:SunRGBD",
+    "tum": "depthforge.data.tum:TumRGBD",
+    "diw": "depthforge.data.diw:DIW",
+    "synth": "depthforge.synth.dataset:SynthDataset",
 }
 
 
