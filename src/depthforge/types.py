@@ -128,9 +128,9 @@ def sample_from_numpy(
 
     img = np.asarray(image)
     if img.dtype == np.uint8:
-        img_t = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float().div_(255.0)
+        img_t = torch.from_numpy(np.array(img, copy=True)).permute(2, 0, 1).float().div_(255.0)
     else:
-        img_t = torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)).permute(2, 0, 1)
+        img_t = torch.from_numpy(np.array(img, dtype=np.float32, copy=True)).permute(2, 0, 1)
     d = np.asarray(depth, dtype=np.float32)
     valid = np.isfinite(d) & (d > 0)
     if mask is not None:

@@ -85,7 +85,9 @@ class FolderDataset(DepthDataset):
 
     name = "folder"
 
-    def __init__(self, root: str | Path, split: str | None = None, neighbour_offsets: Sequence[int] = ()):
+    def __init__(
+        self, root: str | Path, split: str | None = None, neighbour_offsets: Sequence[int] = ()
+    ):
         self.root = Path(root)
         if not (self.root / "images").is_dir():
             raise DataError(self.root, "no images/ folder (see the folder format in the README)")
@@ -106,7 +108,12 @@ class FolderDataset(DepthDataset):
             ids = [line.strip() for line in split_file.read_text().splitlines() if line.strip()]
             unknown = [i for i in ids if i not in self._images]
             if unknown:
-                raise DataError(split_file, f"{len(unknown)} ids without an image, e.g. {unknown[0]!r}")
+                raise DataError(
+                    split_file, f"{len(unknown)} ids without an image, e.g. {unknown[0]!r}"
+                )
+        self._sequences: dict[str, list[str]] = {}
+        for image_id in self._images:  # sorted, so each sequence is in frame order
+            self._sequences.setdefault(self._sequence_of(image_id), []).append(image_id)
         self.neighbour_offsets = tuple(int(o) for o in neighbour_offsets)
         if self.neighbour_offsets:
             ids = [i for i in ids if all(self._neighbour_id(i, o) for o in self.neighbour_offsets)]
@@ -114,9 +121,12 @@ class FolderDataset(DepthDataset):
             raise DataError(self.root, "no samples found")
         self.ids = ids
 
+    @staticmethod
+    def _sequence_of(sample_id: str) -> str:
+        return sample_id.rsplit("/", 1)[0] if "/" in sample_id else ""
+
     def _neighbour_id(self, sample_id: str, offset: int) -> str | None:
-        parent = sample_id.rsplit("/", 1)[0] if "/" in sample_id else ""
-        seq = [i for i in self._images if (i.rsplit("/", 1)[0] if "/" in i else "") == parent]
+        seq = self._sequences[self._sequence_of(sample_id)]
         k = seq.index(sample_id) + offset
         return seq[k] if 0 <= k < len(seq) else None
 
@@ -171,17 +181,28 @@ class FolderDataset(DepthDataset):
         if self.neighbour_offsets:
             nbr_ids = [self._neighbour_id(sid, o) for o in self.neighbour_offsets]
             frames = [read_rgb(self._images[n]) for n in nbr_ids]
-            extra["neighbours"] = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).float() / 255.0
+            extra["neighbours"] = (
+                torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).float() / 255.0
+            )
             poses = [self._find("poses", n, (".txt",)) for n in nbr_ids]
             if all(p is not None for p in poses):
-                extra["neighbour_poses"] = np.stack([read_pose(p) for p in poses]).astype(np.float32)
+                extra["neighbour_poses"] = np.stack([read_pose(p) for p in poses]).astype(
+                    np.float32
+                )
         right_path = self._find("right", sid, IMAGE_SUFFIXES)
         if right_path is not None:
             if "baseline" not in self.meta:
                 raise DataError(self.root / META_FILE, "right/ views need a 'baseline' in metres")
-            right = torch.from_numpy(read_rgb(right_path)).permute(2, 0, 1).float() / 255.0
+            right = (
+                torch.from_numpy(np.array(read_rgb(right_path))).permute(2, 0, 1).float() / 255.0
+            )
             extra["stereo"] = Stereo(image=right, baseline=float(self.meta["baseline"]))
-        meta = {"dataset": self.name, "id": sid, "image_path": str(image_path), "depth_kind": "folder"}
+        meta = {
+            "dataset": self.name,
+            "id": sid,
+            "image_path": str(image_path),
+            "depth_kind": "folder",
+        }
         return sample_from_numpy(image, depth, self.intrinsics(sid), meta=meta, **extra)
 
 
@@ -223,20 +244,27 @@ def write_folder_sample(
         k_text = json.dumps({"K": np.asarray(K, dtype=float).tolist()})
         write_atomic(root / "intrinsics" / f"{sample_id}.json", lambda tmp: tmp.write_text(k_text))
     if pose is not None:
-        write_atomic(root / "poses" / f"{sample_id}.txt", lambda tmp: np.savetxt(tmp, np.asarray(pose)))
+        write_atomic(
+            root / "poses" / f"{sample_id}.txt", lambda tmp: np.savetxt(tmp, np.asarray(pose))
+        )
     if normals is not None:
         save_array(root / "normals" / f"{sample_id}.npy", np.asarray(normals, dtype=np.float32))
     if labels is not None:
         lab = np.asarray(labels)
         lab = lab.astype(np.uint8) if lab.max(initial=0) < 256 else lab.astype(np.uint16)
-        write_atomic(root / "labels" / f"{sample_id}.png", lambda tmp: Image.fromarray(lab).save(tmp, format="PNG"))
+        write_atomic(
+            root / "labels" / f"{sample_id}.png",
+            lambda tmp: Image.fromarray(lab).save(tmp, format="PNG"),
+        )
     if right is not None:
         save_rgb(root / "right" / f"{sample_id}.png", right)
 
 
 def write_folder_meta(root: str | Path, **meta: Any) -> Path:
     """Write ``depthforge.json`` (``depth_format``, ``depth_scale``, ``K``, ``baseline``, ...)."""
-    clean = {k: (np.asarray(v).tolist() if isinstance(v, np.ndarray) else v) for k, v in meta.items()}
+    clean = {
+        k: (np.asarray(v).tolist() if isinstance(v, np.ndarray) else v) for k, v in meta.items()
+    }
     text = json.dumps(clean, indent=2)
     return write_atomic(Path(root) / META_FILE, lambda tmp: tmp.write_text(text))
 

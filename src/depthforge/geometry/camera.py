@@ -64,11 +64,15 @@ def backproject(depth: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     K = K.to(device=depth.device, dtype=depth.dtype)
     if K.ndim == 2:
         K = K.expand(b, 3, 3)
-    rays = torch.linalg.solve(K, pixel_grid(h, w, device=depth.device, dtype=depth.dtype).expand(b, 3, h * w))
+    rays = torch.linalg.solve(
+        K, pixel_grid(h, w, device=depth.device, dtype=depth.dtype).expand(b, 3, h * w)
+    )
     return (rays * depth.reshape(b, 1, h * w)).reshape(b, 3, h, w)
 
 
-def project(points: torch.Tensor, K: torch.Tensor, eps: float = 1e-7) -> tuple[torch.Tensor, torch.Tensor]:
+def project(
+    points: torch.Tensor, K: torch.Tensor, eps: float = 1e-7
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Project camera-frame points to pixels: ``[u, v] = (K X)[:2] / z``.
 
     Args:

@@ -1,7 +1,14 @@
 """File I/O: images, depth files of every kind, atomic writes."""
 
 from depthforge.io.depth import DEPTH_KINDS, read_depth, save_depth_npy, save_depth_png16
-from depthforge.io.image import atomic_path, open_image, read_rgb, save_array, save_rgb, write_atomic
+from depthforge.io.image import (
+    atomic_path,
+    open_image,
+    read_rgb,
+    save_array,
+    save_rgb,
+    write_atomic,
+)
 
 __all__ = [
     "DEPTH_KINDS",

@@ -91,7 +91,9 @@ def read_depth(path: str | Path, kind: str, scale: float | None = None) -> np.nd
     """
     path = Path(path)
     if kind not in DEPTH_KINDS:
-        raise DataError(path, f"unknown depth kind {kind!r}; known: {', '.join(sorted(DEPTH_KINDS))}")
+        raise DataError(
+            path, f"unknown depth kind {kind!r}; known: {', '.join(sorted(DEPTH_KINDS))}"
+        )
     if not path.is_file():
         raise DataError(path, "file not found")
     return DEPTH_KINDS[kind](path, scale)

@@ -48,7 +48,9 @@ def atomic_path(path: str | Path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent
+    )
     os.close(fd)
     try:
         yield Path(tmp)
@@ -68,7 +70,9 @@ def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
 def save_rgb(path: str | Path, image: np.ndarray) -> Path:
     """Write ``(H, W, 3)`` uint8 RGB (PNG or JPEG by suffix) atomically."""
     fmt = "JPEG" if Path(path).suffix.lower() in (".jpg", ".jpeg") else "PNG"
-    return write_atomic(path, lambda tmp: Image.fromarray(np.asarray(image, np.uint8)).save(tmp, format=fmt))
+    return write_atomic(
+        path, lambda tmp: Image.fromarray(np.asarray(image, np.uint8)).save(tmp, format=fmt)
+    )
 
 
 def save_array(path: str | Path, array: np.ndarray) -> Path:
