@@ -1,0 +1,171 @@
+"""Training configuration: YAML files that compose from base files, plus ``key=value`` overrides.
+
+A config file may start with ``_base_: [relative/base.yaml, ...]``; bases are merged in order, then
+the file itself on top (nested mappings merge key by key, everything else replaces). Overrides
+``a.b.c=value`` are parsed as YAML scalars and applied last. Every key is checked against the
+schema below: an unknown key is an error that names the key and the nearest known one.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import yaml
+
+from depthforge.errors import DataError, DepthforgeError
+
+
+@dataclass
+class DataConfig:
+    """One dataset: a name of ``depthforge datasets`` with its root, split and reader options."""
+
+    dataset: str = "synth"
+    root: str | None = None
+    split: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ModelConfig:
+    """A registry model name and overrides of its config record."""
+
+    name: str = "fcrn_resnet18"
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LossConfig:
+    """A loss name of ``depthforge.losses`` and its keyword arguments."""
+
+    name: str = "berhu"
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class OptimConfig:
+    """Optimiser and learning-rate schedule."""
+
+    name: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    grad_clip: float | None = 1.0
+    schedule: str = "cosine"
+    warmup_steps: int = 0
+    step_size: int = 1000
+    gamma: float = 0.1
+
+
+@dataclass
+class LoopConfig:
+    """How long to train and how often to log, validate and save."""
+
+    steps: int = 1000
+    batch_size: int = 8
+    num_workers: int = 0
+    log_every: int = 10
+    val_every: int = 250
+    ckpt_every: int = 250
+    amp: bool = True
+    device: str = "auto"
+
+
+@dataclass
+class TrainConfig:
+    """The whole recipe of a training run."""
+
+    seed: int = 0
+    out_dir: str = "runs/default"
+    strategy: str = "supervised"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train_data: DataConfig = field(default_factory=DataConfig)
+    val_data: DataConfig | None = None
+    loop: LoopConfig = field(default_factory=LoopConfig)
+    protocol: str | None = None
+    align: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (YAML/JSON serialisable)."""
+        return asdict(self)
+
+
+FREE_FORM = {"options", "overrides", "kwargs"}
+
+
+def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """``top`` merged onto ``base``: mappings merge recursively, other values replace."""
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_yaml_composed(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Load a YAML config and its ``_base_`` files (relative to it), merged bases-first."""
+    path = Path(path).resolve()
+    if path in _seen:
+        raise DataError(path, "circular _base_ reference")
+    if not path.is_file():
+        raise DataError(path, "config file not found")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise DataError(path, f"not valid YAML ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise DataError(path, "a config must be a mapping")
+    bases = raw.pop("_base_", [])
+    merged: dict[str, Any] = {}
+    for base in [bases] if isinstance(bases, str) else bases:
+        merged = deep_merge(merged, load_yaml_composed(path.parent / base, (*_seen, path)))
+    return deep_merge(merged, raw)
+
+
+def apply_overrides(cfg: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``a.b=value`` overrides (values parsed as YAML) to a nested dict."""
+    out = dict(cfg)
+    for item in overrides:
+        if "=" not in item:
+            raise DepthforgeError(f"override {item!r}: expected key=value")
+        dotted, value = item.split("=", 1)
+        keys = dotted.strip().split(".")
+        node = out
+        for key in keys[:-1]:
+            node[key] = dict(node.get(key) or {})
+            node = node[key]
+        node[keys[-1]] = yaml.safe_load(value)
+    return out
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    hints = get_type_hints(cls)
+    known = [f.name for f in fields(cls)]
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in known:
+            near = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean {where}{near[0]!r}?" if near else f"; known: {', '.join(known)}"
+            raise DepthforgeError(f"unknown config key {where}{key!r}{hint}")
+        target = hints[key]
+        sub = next((t for t in getattr(target, "__args__", (target,)) if is_dataclass(t)), None)
+        if sub is not None and isinstance(value, dict) and key not in FREE_FORM:
+            value = _build(sub, value, f"{where}{key}.")
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def build_config(data: dict[str, Any]) -> TrainConfig:
+    """Validate a nested dict against :class:`TrainConfig` (unknown keys name the nearest known)."""
+    return _build(TrainConfig, data, "")
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
+    """Load, compose and validate a YAML recipe with optional ``key=value`` overrides."""
+    return build_config(apply_overrides(load_yaml_composed(path), overrides or []))

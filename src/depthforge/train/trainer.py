@@ -1,0 +1,235 @@
+"""The training loop: optimiser and schedule from the config, AMP, clipping, validation,
+best-checkpoint tracking, exact resume, progress bar and a ``metrics.jsonl`` log."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from depthforge.data.collate import Batch, collate_samples
+from depthforge.errors import DepthforgeError
+from depthforge.train.checkpoint import load_checkpoint, save_checkpoint, set_rng_state
+from depthforge.train.config import LoopConfig, OptimConfig
+from depthforge.train.sampler import StepBatchSampler
+
+LAST_CHECKPOINT = "last.pt"
+BEST_CHECKPOINT = "best.pt"
+METRICS_LOG = "metrics.jsonl"
+
+
+class Strategy(Protocol):
+    """What a batch is supervised with: returns the scalar loss and numbers worth logging."""
+
+    def __call__(
+        self, model: torch.nn.Module, batch: Batch
+    ) -> tuple[torch.Tensor, dict[str, float]]: ...
+
+
+class TrainingDiverged(DepthforgeError):
+    """The loss became NaN or infinite; no weights were written after the last good checkpoint."""
+
+
+def build_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
+    """Adam, AdamW or SGD (with momentum) from the config."""
+    factories: dict[str, Callable[[], torch.optim.Optimizer]] = {
+        "adam": lambda: torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
+        "adamw": lambda: torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
+        "sgd": lambda: torch.optim.SGD(
+            params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+        ),
+    }
+    if cfg.name not in factories:
+        raise DepthforgeError(f"unknown optimiser {cfg.name!r}; known: {', '.join(factories)}")
+    return factories[cfg.name]()
+
+
+def lr_factor(step: int, total: int, cfg: OptimConfig) -> float:
+    """Multiplier of the base learning rate at ``step``: linear warm-up, then the schedule."""
+    if step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    if cfg.schedule == "constant":
+        return 1.0
+    if cfg.schedule == "step":
+        return cfg.gamma ** (step // cfg.step_size)
+    if cfg.schedule == "cosine":
+        span = max(1, total - cfg.warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - cfg.warmup_steps) / span)))
+    raise DepthforgeError(f"unknown schedule {cfg.schedule!r}; known: constant, step, cosine")
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` → CUDA when available, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+@dataclass
+class TrainResult:
+    """What a run produced."""
+
+    out_dir: Path
+    steps: int
+    losses: list[float] = field(default_factory=list)
+    best_metric: float | None = None
+    best_step: int | None = None
+    seconds: float = 0.0
+    data_wait_fraction: float = 0.0
+
+
+class Trainer:
+    """Runs a :class:`Strategy` over a dataset for ``loop.steps`` steps.
+
+    Args:
+        model: the network (moved to the device here).
+        strategy: computes the loss of a batch.
+        train_set: map-style dataset of :class:`~depthforge.types.Sample`.
+        out_dir: run folder (checkpoints, ``metrics.jsonl``).
+        loop, optim: loop and optimiser settings.
+        seed: seeds the data order and the global RNGs.
+        validate: optional ``model -> {metric: value}`` run every ``loop.val_every`` steps; the
+            checkpoint with the lowest ``best_metric`` is kept as ``best.pt``.
+        progress: optional ``(step, total, loss) -> None`` callback (the CLI draws a bar).
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        strategy: Strategy,
+        train_set: Dataset,
+        out_dir: str | Path,
+        *,
+        loop: LoopConfig,
+        optim: OptimConfig,
+        seed: int = 0,
+        validate: Callable[[torch.nn.Module], dict[str, float]] | None = None,
+        best_metric: str = "abs_rel",
+        progress: Callable[[int, int, float], None] | None = None,
+        config: dict[str, Any] | None = None,
+    ):
+        self.device = resolve_device(loop.device)
+        self.model = model.to(self.device)
+        self.strategy, self.train_set = strategy, train_set
+        self.out_dir = Path(out_dir)
+        self.loop, self.optim_cfg, self.seed = loop, optim, seed
+        self.validate, self.best_metric, self.progress = validate, best_metric, progress
+        self.config = config or {}
+        self.optimizer = build_optimizer([p for p in model.parameters() if p.requires_grad], optim)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda s: lr_factor(s, loop.steps, optim)
+        )
+        self.use_amp = loop.amp and self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda") if self.use_amp else None
+
+    def _loader(self, start_step: int) -> DataLoader:
+        sampler = StepBatchSampler(
+            len(self.train_set), self.loop.batch_size, self.loop.steps, self.seed, start_step
+        )
+        return DataLoader(
+            self.train_set,
+            batch_sampler=sampler,
+            num_workers=self.loop.num_workers,
+            collate_fn=collate_samples,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=False,
+        )
+
+    def _log(self, record: dict[str, Any]) -> None:
+        with open(self.out_dir / METRICS_LOG, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+    def _save(self, name: str, step: int, best: float | None) -> Path:
+        return save_checkpoint(
+            self.out_dir / name,
+            step=step,
+            model=self.model,
+            optimizer=self.optimizer,
+            scheduler=self.scheduler,
+            scaler=self.scaler,
+            extra={"config": self.config, "best_metric": best},
+        )
+
+    def fit(self, resume: bool = False) -> TrainResult:
+        """Train from step 0, or from ``last.pt`` when ``resume`` (same losses as an unbroken run)."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        start, best, state = 0, None, None
+        if resume:
+            state = load_checkpoint(self.out_dir / LAST_CHECKPOINT)
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            if self.scaler is not None and state["scaler"] is not None:
+                self.scaler.load_state_dict(state["scaler"])
+            start, best = state["step"], state["extra"].get("best_metric")
+        else:
+            torch.manual_seed(self.seed)
+            (self.out_dir / METRICS_LOG).unlink(missing_ok=True)
+        # The loader draws its base seed from the global RNG when its iterator starts, so the
+        # saved RNG state is restored only after that draw: both runs then continue identically.
+        batches = iter(self._loader(start))
+        if state is not None:
+            set_rng_state(state["rng"])
+        result = TrainResult(self.out_dir, start, best_metric=best)
+        t0 = time.perf_counter()
+        wait = 0.0
+        self.model.train()
+        tick = time.perf_counter()
+        for step, batch in enumerate(batches, start):
+            wait += time.perf_counter() - tick
+            batch = batch.to(self.device)
+            with torch.autocast(self.device.type, enabled=self.use_amp):
+                loss, logs = self.strategy(self.model, batch)
+            if not torch.isfinite(loss):
+                last = self.out_dir / LAST_CHECKPOINT
+                raise TrainingDiverged(
+                    f"loss is {loss.item()} at step {step} (batch {batch.ids}); weights were not "
+                    f"updated; last good checkpoint: {last if last.exists() else 'none yet'}"
+                )
+            self.optimizer.zero_grad(set_to_none=True)
+            if self.scaler is not None:
+                self.scaler.scale(loss).backward()
+                self.scaler.unscale_(self.optimizer)
+            else:
+                loss.backward()
+            if self.optim_cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.optim_cfg.grad_clip)
+            if self.scaler is not None:
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+            else:
+                self.optimizer.step()
+            lr = self.optimizer.param_groups[0]["lr"]  # the rate this step used
+            self.scheduler.step()
+            value = float(loss.detach())
+            result.losses.append(value)
+            done = step + 1
+            if done % self.loop.log_every == 0 or done == self.loop.steps:
+                self._log({"step": done, "loss": value, "lr": lr, **logs})
+            if self.validate is not None and (
+                done % self.loop.val_every == 0 or done == self.loop.steps
+            ):
+                metrics = self.validate(self.model)
+                self.model.train()
+                self._log({"step": done, "val": metrics})
+                score = metrics.get(self.best_metric)
+                if score is not None and (best is None or score < best):
+                    best, result.best_step = score, done
+                    self._save(BEST_CHECKPOINT, done, best)
+            if done % self.loop.ckpt_every == 0 or done == self.loop.steps:
+                self._save(LAST_CHECKPOINT, done, best)
+            if self.progress is not None:
+                self.progress(done, self.loop.steps, value)
+            tick = time.perf_counter()
+        result.steps = self.loop.steps
+        result.best_metric = best
+        result.seconds = time.perf_counter() - t0
+        result.data_wait_fraction = wait / result.seconds if result.seconds else 0.0
+        return result

@@ -1,0 +1,173 @@
+"""The training engine: exact resume, atomic checkpoints, divergence stop, config validation."""
+
+from __future__ import annotations
+
+import errno
+import json
+
+import pytest
+import torch
+
+from depthforge.data.collate import collate_samples
+from depthforge.errors import DepthforgeError
+from depthforge.train.checkpoint import load_checkpoint
+from depthforge.train.config import LoopConfig, OptimConfig, load_config
+from depthforge.train.sampler import StepBatchSampler
+from depthforge.train.trainer import LAST_CHECKPOINT, METRICS_LOG, Trainer, TrainingDiverged
+from depthforge.types import Sample
+
+
+class ToyDepth(torch.utils.data.Dataset):
+    """Depth = a per-sample linear function of the image intensity (learnable by a 1×1 conv)."""
+
+    def __init__(self, n: int = 12, size: int = 6):
+        g = torch.Generator().manual_seed(1)
+        self.images = torch.rand(n, 3, size, size, generator=g)
+        self.depths = 1.0 + 2.0 * self.images.mean(1, keepdim=True)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> Sample:
+        return Sample(
+            self.images[i],
+            self.depths[i],
+            torch.ones_like(self.depths[i], dtype=torch.bool),
+            meta={"id": f"toy{i}"},
+        )
+
+
+def masked_l1(model: torch.nn.Module, batch) -> tuple[torch.Tensor, dict[str, float]]:
+    pred = model(batch.image)
+    loss = (pred - batch.depth).abs()[batch.mask].mean()
+    return loss, {}
+
+
+def make_model() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 1), torch.nn.Dropout(0.3), torch.nn.Conv2d(4, 1, 1)
+    )
+
+
+def make_trainer(out, steps: int, strategy=masked_l1) -> Trainer:
+    loop = LoopConfig(
+        steps=steps, batch_size=4, log_every=1, val_every=10**9, ckpt_every=3, device="cpu"
+    )
+    optim = OptimConfig(lr=1e-2, schedule="cosine", warmup_steps=2)
+    return Trainer(make_model(), strategy, ToyDepth(), out, loop=loop, optim=optim, seed=7)
+
+
+class Killed(Exception):
+    """Stands in for the process being killed."""
+
+
+def test_resume_reproduces_the_uninterrupted_loss_curve(tmp_path):
+    straight = make_trainer(tmp_path / "a", 8).fit().losses
+    seen = []
+
+    def killed_after_step_6(model, batch):
+        if len(seen) == 6:
+            raise Killed
+        seen.append(1)
+        return masked_l1(model, batch)
+
+    with pytest.raises(Killed):
+        make_trainer(tmp_path / "b", 8, killed_after_step_6).fit()
+    assert load_checkpoint(tmp_path / "b" / LAST_CHECKPOINT)["step"] == 6
+    resumed = make_trainer(tmp_path / "b", 8).fit(resume=True).losses
+    assert len(resumed) == 2
+    torch.testing.assert_close(
+        torch.tensor(resumed), torch.tensor(straight[6:]), rtol=1e-6, atol=1e-7
+    )
+    assert straight[6] != straight[5]  # the comparison is not between constants
+
+
+def test_metrics_log_is_json_lines(tmp_path):
+    make_trainer(tmp_path, 3).fit()
+    records = [json.loads(line) for line in (tmp_path / METRICS_LOG).read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2, 3]
+    assert all(r["loss"] > 0 and r["lr"] > 0 for r in records)
+
+
+def test_nan_loss_stops_with_step_batch_and_last_checkpoint(tmp_path):
+    calls = {"n": 0}
+
+    def explode_at_step_5(model, batch):
+        calls["n"] += 1
+        loss, logs = masked_l1(model, batch)
+        return (loss * float("nan") if calls["n"] == 5 else loss), logs
+
+    trainer = make_trainer(tmp_path, 8, explode_at_step_5)
+    with pytest.raises(TrainingDiverged, match=r"step 4 \(batch \['toy") as info:
+        trainer.fit()
+    assert str(tmp_path / LAST_CHECKPOINT) in str(info.value)
+    saved = load_checkpoint(tmp_path / LAST_CHECKPOINT)
+    assert saved["step"] == 3
+    assert all(torch.isfinite(v).all() for v in saved["model"].values())
+
+
+def test_full_disk_while_saving_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    trainer = make_trainer(tmp_path, 3)
+    trainer.fit()
+    good = (tmp_path / LAST_CHECKPOINT).read_bytes()
+    real_save = torch.save
+
+    def disk_full(obj, f, *args, **kwargs):
+        real_save(obj, f, *args, **kwargs)  # partial file on disk, then the error
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        make_trainer(tmp_path, 3).fit()
+    assert (tmp_path / LAST_CHECKPOINT).read_bytes() == good
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp.pt")]
+
+
+def test_step_sampler_is_a_function_of_seed_and_step_and_shards_exactly():
+    full = StepBatchSampler(10, 4, 6, seed=3)
+    batches = list(full)
+    assert batches == [full.batch_at(s) for s in range(6)]
+    assert list(StepBatchSampler(10, 4, 6, seed=3, start_step=4)) == batches[4:]
+    # An epoch (2 steps of 4 out of 10) never repeats an index.
+    assert len(set(batches[0]) | set(batches[1])) == 8
+    shards = [list(StepBatchSampler(10, 4, 6, seed=3, rank=r, num_replicas=2)) for r in range(2)]
+    for step in range(6):
+        assert sorted(shards[0][step] + shards[1][step]) == sorted(batches[step])
+
+
+def test_unknown_config_key_names_the_nearest_known_key(tmp_path):
+    base = tmp_path / "base.yaml"
+    base.write_text("optim:\n  lr: 0.1\nloop:\n  steps: 5\n")
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("_base_: [base.yaml]\nloop:\n  batch_size: 2\n")
+    cfg = load_config(recipe, ["optim.lr=0.01"])
+    assert (cfg.optim.lr, cfg.loop.steps, cfg.loop.batch_size) == (0.01, 5, 2)
+    with pytest.raises(
+        DepthforgeError, match=r"unknown config key loop\.'stpes'; did you mean loop\.'steps'"
+    ):
+        load_config(recipe, ["loop.stpes=3"])
+
+
+def test_collate_pads_pairs_and_marks_padding():
+    a = Sample(
+        torch.zeros(3, 2, 2),
+        torch.ones(1, 2, 2),
+        torch.ones(1, 2, 2, dtype=torch.bool),
+        pairs=torch.tensor([[0, 0, 1, 1]]),
+        relations=torch.tensor([1]),
+        meta={"id": "a"},
+    )
+    b = Sample(
+        torch.zeros(3, 2, 2),
+        torch.ones(1, 2, 2),
+        torch.ones(1, 2, 2, dtype=torch.bool),
+        pairs=torch.tensor([[0, 0, 1, 1], [1, 0, 0, 1]]),
+        relations=torch.tensor([-1, 0]),
+        meta={"id": "b"},
+    )
+    batch = collate_samples([a, b])
+    assert batch.pairs.shape == (2, 2, 4)
+    assert batch.pair_mask.tolist() == [[True, False], [True, True]]
+    assert batch.relations.tolist() == [[1, 0], [-1, 0]]
+    assert batch.ids == ["a", "b"]
