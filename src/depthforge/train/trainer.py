@@ -18,6 +18,7 @@ from depthforge.data.collate import Batch, collate_samples
 from depthforge.errors import DepthforgeError
 from depthforge.train.checkpoint import load_checkpoint, save_checkpoint, set_rng_state
 from depthforge.train.config import LoopConfig, OptimConfig
+from depthforge.train.distributed import barrier, mean_across_ranks, rank_and_world, wrap_model
 from depthforge.train.sampler import StepBatchSampler
 
 LAST_CHECKPOINT = "last.pt"
@@ -115,14 +116,19 @@ class Trainer:
         progress: Callable[[int, int, float], None] | None = None,
         config: dict[str, Any] | None = None,
     ):
+        self.rank, self.world = rank_and_world()
         self.device = resolve_device(loop.device)
-        self.model = model.to(self.device)
+        if self.device.type == "cuda" and self.world > 1:
+            self.device = torch.device("cuda", torch.cuda.current_device())
+        self.model = wrap_model(model.to(self.device), self.device)
         self.strategy, self.train_set = strategy, train_set
         self.out_dir = Path(out_dir)
         self.loop, self.optim_cfg, self.seed = loop, optim, seed
         self.validate, self.best_metric, self.progress = validate, best_metric, progress
         self.config = config or {}
-        self.optimizer = build_optimizer([p for p in model.parameters() if p.requires_grad], optim)
+        self.optimizer = build_optimizer(
+            [p for p in self.model.parameters() if p.requires_grad], optim
+        )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: lr_factor(s, loop.steps, optim)
         )
@@ -131,7 +137,13 @@ class Trainer:
 
     def _loader(self, start_step: int) -> DataLoader:
         sampler = StepBatchSampler(
-            len(self.train_set), self.loop.batch_size, self.loop.steps, self.seed, start_step
+            len(self.train_set),
+            self.loop.batch_size,
+            self.loop.steps,
+            self.seed,
+            start_step,
+            rank=self.rank,
+            num_replicas=self.world,
         )
         return DataLoader(
             self.train_set,
@@ -142,20 +154,29 @@ class Trainer:
             persistent_workers=False,
         )
 
+    @property
+    def bare_model(self) -> torch.nn.Module:
+        """The model without its DistributedDataParallel wrapper."""
+        return getattr(self.model, "module", self.model)
+
     def _log(self, record: dict[str, Any]) -> None:
+        if self.rank != 0:
+            return
         with open(self.out_dir / METRICS_LOG, "a") as fh:
             fh.write(json.dumps(record) + "\n")
 
-    def _save(self, name: str, step: int, best: float | None) -> Path:
-        return save_checkpoint(
-            self.out_dir / name,
-            step=step,
-            model=self.model,
-            optimizer=self.optimizer,
-            scheduler=self.scheduler,
-            scaler=self.scaler,
-            extra={"config": self.config, "best_metric": best},
-        )
+    def _save(self, name: str, step: int, best: float | None) -> None:
+        if self.rank == 0:
+            save_checkpoint(
+                self.out_dir / name,
+                step=step,
+                model=self.bare_model,
+                optimizer=self.optimizer,
+                scheduler=self.scheduler,
+                scaler=self.scaler,
+                extra={"config": self.config, "best_metric": best},
+            )
+        barrier()
 
     def fit(self, resume: bool = False) -> TrainResult:
         """Train from step 0, or from ``last.pt`` when ``resume`` (same losses as an unbroken run)."""
@@ -163,7 +184,7 @@ class Trainer:
         start, best, state = 0, None, None
         if resume:
             state = load_checkpoint(self.out_dir / LAST_CHECKPOINT)
-            self.model.load_state_dict(state["model"])
+            self.bare_model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
             self.scheduler.load_state_dict(state["scheduler"])
             if self.scaler is not None and state["scaler"] is not None:
@@ -171,7 +192,8 @@ class Trainer:
             start, best = state["step"], state["extra"].get("best_metric")
         else:
             torch.manual_seed(self.seed)
-            (self.out_dir / METRICS_LOG).unlink(missing_ok=True)
+            if self.rank == 0:
+                (self.out_dir / METRICS_LOG).unlink(missing_ok=True)
         # The loader draws its base seed from the global RNG when its iterator starts, so the
         # saved RNG state is restored only after that draw: both runs then continue identically.
         batches = iter(self._loader(start))
@@ -208,7 +230,7 @@ class Trainer:
                 self.optimizer.step()
             lr = self.optimizer.param_groups[0]["lr"]  # the rate this step used
             self.scheduler.step()
-            value = float(loss.detach())
+            value = float(mean_across_ranks(loss.detach()))
             result.losses.append(value)
             done = step + 1
             if done % self.loop.log_every == 0 or done == self.loop.steps:
@@ -216,7 +238,7 @@ class Trainer:
             if self.validate is not None and (
                 done % self.loop.val_every == 0 or done == self.loop.steps
             ):
-                metrics = self.validate(self.model)
+                metrics = self.validate(self.bare_model)
                 self.model.train()
                 self._log({"step": done, "val": metrics})
                 score = metrics.get(self.best_metric)
