@@ -12,8 +12,9 @@ from depthforge.data.collate import collate_samples
 from depthforge.errors import DepthforgeError
 from depthforge.train.checkpoint import load_checkpoint
 from depthforge.train.config import LoopConfig, OptimConfig, load_config
+from depthforge.train.logging import METRICS_LOG
 from depthforge.train.sampler import StepBatchSampler
-from depthforge.train.trainer import LAST_CHECKPOINT, METRICS_LOG, Trainer, TrainingDiverged
+from depthforge.train.trainer import LAST_CHECKPOINT, Trainer, TrainingDiverged
 from depthforge.types import Sample
 
 

@@ -71,6 +71,7 @@ class LoopConfig:
     ckpt_every: int = 250
     amp: bool = True
     device: str = "auto"
+    tensorboard: bool = False
 
 
 @dataclass

@@ -3,7 +3,6 @@ best-checkpoint tracking, exact resume, progress bar and a ``metrics.jsonl`` log
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
@@ -19,11 +18,11 @@ from depthforge.errors import DepthforgeError
 from depthforge.train.checkpoint import load_checkpoint, save_checkpoint, set_rng_state
 from depthforge.train.config import LoopConfig, OptimConfig
 from depthforge.train.distributed import barrier, mean_across_ranks, rank_and_world, wrap_model
+from depthforge.train.logging import RunLogger
 from depthforge.train.sampler import StepBatchSampler
 
 LAST_CHECKPOINT = "last.pt"
 BEST_CHECKPOINT = "best.pt"
-METRICS_LOG = "metrics.jsonl"
 
 
 class Strategy(Protocol):
@@ -159,12 +158,6 @@ class Trainer:
         """The model without its DistributedDataParallel wrapper."""
         return getattr(self.model, "module", self.model)
 
-    def _log(self, record: dict[str, Any]) -> None:
-        if self.rank != 0:
-            return
-        with open(self.out_dir / METRICS_LOG, "a") as fh:
-            fh.write(json.dumps(record) + "\n")
-
     def _save(self, name: str, step: int, best: float | None) -> None:
         if self.rank == 0:
             save_checkpoint(
@@ -192,8 +185,12 @@ class Trainer:
             start, best = state["step"], state["extra"].get("best_metric")
         else:
             torch.manual_seed(self.seed)
-            if self.rank == 0:
-                (self.out_dir / METRICS_LOG).unlink(missing_ok=True)
+        logger = RunLogger(
+            self.out_dir,
+            tensorboard=self.loop.tensorboard,
+            enabled=self.rank == 0,
+            fresh=not resume,
+        )
         # The loader draws its base seed from the global RNG when its iterator starts, so the
         # saved RNG state is restored only after that draw: both runs then continue identically.
         batches = iter(self._loader(start))
@@ -234,13 +231,13 @@ class Trainer:
             result.losses.append(value)
             done = step + 1
             if done % self.loop.log_every == 0 or done == self.loop.steps:
-                self._log({"step": done, "loss": value, "lr": lr, **logs})
+                logger.scalars(done, {"loss": value, "lr": lr, **logs})
             if self.validate is not None and (
                 done % self.loop.val_every == 0 or done == self.loop.steps
             ):
                 metrics = self.validate(self.bare_model)
                 self.model.train()
-                self._log({"step": done, "val": metrics})
+                logger.scalars(done, metrics, prefix="val")
                 score = metrics.get(self.best_metric)
                 if score is not None and (best is None or score < best):
                     best, result.best_step = score, done
@@ -250,6 +247,7 @@ class Trainer:
             if self.progress is not None:
                 self.progress(done, self.loop.steps, value)
             tick = time.perf_counter()
+        logger.close()
         result.steps = self.loop.steps
         result.best_metric = best
         result.seconds = time.perf_counter() - t0
