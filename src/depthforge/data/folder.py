@@ -38,6 +38,8 @@ from depthforge.types import Sample, Stereo, sample_from_numpy
 
 META_FILE = "depthforge.json"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+DEFAULT_DEPTH_SCALE = 1000.0
+"""png16 units per metre when ``depthforge.json`` names none (millimetres)."""
 
 
 def parse_intrinsics(obj: dict[str, Any], source: Path) -> np.ndarray:
@@ -62,6 +64,17 @@ def read_json(path: Path) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise DataError(path, "expected a JSON object")
     return obj
+
+
+def read_array(path: Path, shape: tuple[int, ...]) -> np.ndarray:
+    """A ``.npy`` array of the given shape, or :class:`DataError` naming the file."""
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise DataError(path, f"not a readable .npy array ({exc})") from exc
+    if arr.shape != shape:
+        raise DataError(path, f"expected shape {shape}, got {arr.shape}")
+    return arr
 
 
 def read_pose(path: Path) -> np.ndarray:
@@ -93,7 +106,7 @@ class FolderDataset(DepthDataset):
             raise DataError(self.root, "no images/ folder (see the folder format in the README)")
         meta_path = self.root / META_FILE
         self.meta = read_json(meta_path) if meta_path.is_file() else {}
-        self.depth_scale = float(self.meta.get("depth_scale", 1000.0))
+        self.depth_scale = float(self.meta.get("depth_scale", DEFAULT_DEPTH_SCALE))
         self._images = {
             p.relative_to(self.root / "images").with_suffix("").as_posix(): p
             for p in sorted((self.root / "images").rglob("*"))
@@ -112,8 +125,11 @@ class FolderDataset(DepthDataset):
                     split_file, f"{len(unknown)} ids without an image, e.g. {unknown[0]!r}"
                 )
         self._sequences: dict[str, list[str]] = {}
+        self._position: dict[str, int] = {}
         for image_id in self._images:  # sorted, so each sequence is in frame order
-            self._sequences.setdefault(self._sequence_of(image_id), []).append(image_id)
+            frames = self._sequences.setdefault(self._sequence_of(image_id), [])
+            self._position[image_id] = len(frames)
+            frames.append(image_id)
         self.neighbour_offsets = tuple(int(o) for o in neighbour_offsets)
         if self.neighbour_offsets:
             ids = [i for i in ids if all(self._neighbour_id(i, o) for o in self.neighbour_offsets)]
@@ -127,7 +143,7 @@ class FolderDataset(DepthDataset):
 
     def _neighbour_id(self, sample_id: str, offset: int) -> str | None:
         seq = self._sequences[self._sequence_of(sample_id)]
-        k = seq.index(sample_id) + offset
+        k = self._position[sample_id] + offset
         return seq[k] if 0 <= k < len(seq) else None
 
     def _find(self, folder: str, sample_id: str, suffixes: Sequence[str]) -> Path | None:
@@ -174,13 +190,22 @@ class FolderDataset(DepthDataset):
             extra["pose"] = read_pose(pose_path).astype(np.float32)
         normals_path = self._find("normals", sid, (".npy",))
         if normals_path is not None:
-            extra["normals"] = np.load(normals_path).astype(np.float32)
+            extra["normals"] = read_array(normals_path, (3, h, w)).astype(np.float32)
         labels_path = self._find("labels", sid, (".png",))
         if labels_path is not None:
-            extra["labels"] = np.asarray(open_image(labels_path)).astype(np.int64)
+            labels = np.asarray(open_image(labels_path)).astype(np.int64)
+            if labels.shape != (h, w):
+                raise DataError(labels_path, f"label map is {labels.shape}, expected {(h, w)}")
+            extra["labels"] = labels
         if self.neighbour_offsets:
             nbr_ids = [self._neighbour_id(sid, o) for o in self.neighbour_offsets]
             frames = [read_rgb(self._images[n]) for n in nbr_ids]
+            for n, frame in zip(nbr_ids, frames, strict=True):
+                if frame.shape != image.shape:
+                    raise DataError(
+                        self._images[n],
+                        f"neighbour frame is {frame.shape[:2]}, the target {(h, w)}",
+                    )
             extra["neighbours"] = (
                 torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).float() / 255.0
             )
@@ -218,7 +243,7 @@ def write_folder_sample(
     labels: np.ndarray | None = None,
     right: np.ndarray | None = None,
     depth_format: str = "png16",
-    depth_scale: float = 1000.0,
+    depth_scale: float | None = None,
 ) -> None:
     """Write one sample in the folder format (every file atomically).
 
@@ -230,8 +255,13 @@ def write_folder_sample(
         normals: ``(3, H, W)`` float32 unit normals.
         labels: ``(H, W)`` integer labels < 65536.
         right: ``(H, W, 3)`` uint8 right view.
+        depth_format: ``"png16"`` or ``"npy"``.
+        depth_scale: png16 units per metre. It must agree with the folder's ``depthforge.json``
+            (which is created holding it when absent), so a reader can never apply another scale.
     """
     root = Path(root)
+    if depth is not None and depth_format == "png16":
+        depth_scale = _folder_depth_scale(root, depth_scale)
     save_rgb(root / "images" / f"{sample_id}.png", image)
     if depth is not None:
         if depth_format == "png16":
@@ -260,13 +290,44 @@ def write_folder_sample(
         save_rgb(root / "right" / f"{sample_id}.png", right)
 
 
+def _folder_depth_scale(root: Path, requested: float | None) -> float:
+    """The png16 scale of ``root``: the one its metadata records (created when absent)."""
+    meta_path = root / META_FILE
+    if meta_path.is_file():
+        recorded = float(read_json(meta_path).get("depth_scale", DEFAULT_DEPTH_SCALE))
+        if requested is not None and requested != recorded:
+            raise ValueError(f"{meta_path} records depth_scale {recorded}, not {requested}")
+        return recorded
+    scale = DEFAULT_DEPTH_SCALE if requested is None else float(requested)
+    write_folder_meta(root, depth_format="png16", depth_scale=scale)
+    return scale
+
+
 def write_folder_meta(root: str | Path, **meta: Any) -> Path:
-    """Write ``depthforge.json`` (``depth_format``, ``depth_scale``, ``K``, ``baseline``, ...)."""
+    """Create or update ``depthforge.json`` (``depth_format``, ``depth_scale``, ``K``, ``baseline``, ...).
+
+    Keys already recorded and not given are kept. Changing ``depth_scale`` once depth files
+    exist is refused: they were written at the old scale.
+    """
+    root = Path(root)
+    meta_path = root / META_FILE
+    current = read_json(meta_path) if meta_path.is_file() else {}
+    if (
+        "depth_scale" in meta
+        and "depth_scale" in current
+        and float(meta["depth_scale"]) != float(current["depth_scale"])
+        and (root / "depth").is_dir()
+        and any((root / "depth").iterdir())
+    ):
+        raise ValueError(
+            f"{meta_path}: depth files were written at depth_scale {current['depth_scale']}; "
+            f"refusing to record {meta['depth_scale']}"
+        )
     clean = {
         k: (np.asarray(v).tolist() if isinstance(v, np.ndarray) else v) for k, v in meta.items()
     }
-    text = json.dumps(clean, indent=2)
-    return write_atomic(Path(root) / META_FILE, lambda tmp: tmp.write_text(text))
+    text = json.dumps({**current, **clean}, indent=2)
+    return write_atomic(meta_path, lambda tmp: tmp.write_text(text))
 
 
 def write_split(root: str | Path, split: str, ids: Sequence[str]) -> Path:
