@@ -9,6 +9,13 @@ from depthforge.geometry.camera import (
     project,
     scale_intrinsics,
 )
+from depthforge.geometry.warp import (
+    pixels_to_grid,
+    reproject,
+    sample_image,
+    synthesize_view,
+    warp_by_disparity,
+)
 
 __all__ = [
     "backproject",
@@ -16,6 +23,11 @@ __all__ = [
     "flip_intrinsics",
     "intrinsics_from_fov",
     "pixel_grid",
+    "pixels_to_grid",
+    "reproject",
+    "sample_image",
+    "synthesize_view",
+    "warp_by_disparity",
     "project",
     "scale_intrinsics",
 ]
