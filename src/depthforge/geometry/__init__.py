@@ -9,6 +9,7 @@ from depthforge.geometry.camera import (
     project,
     scale_intrinsics,
 )
+from depthforge.geometry.normals import normals_from_depth
 from depthforge.geometry.warp import (
     pixels_to_grid,
     reproject,
@@ -22,6 +23,7 @@ __all__ = [
     "crop_intrinsics",
     "flip_intrinsics",
     "intrinsics_from_fov",
+    "normals_from_depth",
     "pixel_grid",
     "pixels_to_grid",
     "reproject",
