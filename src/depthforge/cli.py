@@ -156,6 +156,54 @@ def inspect(
         err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
 
+def refuse_to_overwrite(out: Path, overwrite: bool) -> None:
+    """Stop unless ``out`` is absent or empty, or the user passed ``--overwrite``."""
+    if out.exists() and not out.is_dir():
+        raise DataError(out, "exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise DataError(out, "folder already holds files (pass --overwrite to replace them)")
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Argument(help="Folder to write (the depthforge folder format).")],
+    scenes: Annotated[int, typer.Option(help="Number of scenes (worlds).")] = 4,
+    size: Annotated[str, typer.Option(help="Image size WxH.")] = "160x120",
+    frames: Annotated[int, typer.Option(help="Frames per scene (a camera path).")] = 10,
+    stereo: Annotated[bool, typer.Option("--stereo", help="Also render right views.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed; the same seed renders the same world.")] = 0,
+    kind: Annotated[str, typer.Option(help="indoor (rooms) or outdoor (streets).")] = "indoor",
+    holes: Annotated[bool, typer.Option("--holes", help="Kinect-like holes in the depth.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace files in OUT.")] = False,
+) -> None:
+    """Render the procedural RGB-D world into OUT: images, metric depth, normals, labels, poses,
+    optional stereo views, and ordinal pairs in the DIW CSV format."""
+    from depthforge.synth import parse_size, write_synth_folder
+
+    if kind not in ("indoor", "outdoor"):
+        raise DepthforgeError(f"--kind must be indoor or outdoor, got {kind!r}")
+    try:
+        wh = parse_size(size)
+    except ValueError as exc:
+        raise DepthforgeError(f"--size {size!r}: {exc}") from exc
+    refuse_to_overwrite(out, overwrite)
+    with progress_bar("rendering") as update:
+        write_synth_folder(
+            out,
+            scenes=scenes,
+            size=wh,
+            frames=frames,
+            stereo=stereo,
+            seed=seed,
+            kind=kind,
+            holes=holes,
+            progress=update,
+        )
+    console.print(
+        f"wrote {scenes * frames} frames to [bold]{out}[/] (read it with --dataset folder)"
+    )
+
+
 def main() -> None:
     """Entry point: run the Typer app, turning DepthforgeError into one line and exit code 2."""
     try:
