@@ -50,7 +50,6 @@ def write_constant_predictions(
     Returns the number of files written.
     """
     from depthforge.eval.predictions import prediction_filename
-
     from depthforge.io.depth import save_depth_npy
 
     out = Path(out_dir)

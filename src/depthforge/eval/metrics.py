@@ -1,0 +1,429 @@
+"""Dense depth metrics: the Eigen-style set, the KITTI devkit set and KITTI depth completion.
+
+The Eigen-style metrics (the evaluation metrics of Eigen et al. NIPS 2014, as implemented by
+monodepth2 ``evaluate_depth.py::compute_errors``, BTS ``bts_main.py::compute_errors`` and AdaBins
+``evaluate.py::compute_errors``) over the valid pixel set V of one image, N = |V|,
+g = ground truth, p = prediction (metres):
+
+=========  ===================================================================
+abs_rel    mean |g − p| / g
+sq_rel     mean (g − p)² / g                 (divides by g, not g²)
+rmse       sqrt(mean (g − p)²)               (metres)
+rmse_log   sqrt(mean (ln g − ln p)²)         (natural log)
+log10      mean |log10 g − log10 p|           (computed as mean |ln g − ln p| / ln 10)
+silog      100 · sqrt(mean e² − (mean e)²),  e = ln p − ln g   (BTS/AdaBins, λ = 1)
+d1..d3     mean [max(g/p, p/g) < 1.25^k]     (strict ``<``; a fraction, not a percentage)
+=========  ===================================================================
+
+Everything is computed in float64 from per-image sufficient statistics (sums over V), so a batch
+of images is scored in a few vectorised passes and both aggregations come from the same sums:
+``reduction="image"`` averages per-image metrics over images (monodepth2, BTS, AdaBins);
+``reduction="pixel"`` pools the sums of all images first (FCRN ``error_metrics.m``).
+An image without a valid pixel is excluded from the mean and reported, never turned into NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from depthforge.eval.protocols import (
+    DEPTH_METRICS,
+    Protocol,
+    Reduction,
+    depth_valid_mask,
+    get_protocol,
+)
+
+# Columns of the per-image statistics table built by ``image_statistics``.
+STATISTICS = (
+    "count",
+    "abs_rel",
+    "sq_rel",
+    "sq_err",
+    "log_sq",
+    "log_sum",
+    "log_abs",
+    "d1",
+    "d2",
+    "d3",
+)
+_COL = {name: i for i, name in enumerate(STATISTICS)}
+DELTA_BASE = 1.25
+# Images are scored in blocks of whole rows of at most this many pixels: under PyTorch's
+# intra-op grain size (32768), so each op runs on its calling thread, and the float64
+# temporaries (256 KiB each) stay in L2. 1.4× less CPU than 2**18 in benchmarks/eval_speed.py.
+CHUNK_PIXELS = 1 << 15
+
+
+def as_depth_batch(x, name: str) -> torch.Tensor:
+    """``(H, W)``, ``(1, H, W)`` or ``(B, 1, H, W)`` torch/NumPy → ``(B, 1, H, W)`` tensor (no copy).
+
+    Raises:
+        ValueError: any other shape, naming the argument.
+    """
+    t = torch.from_numpy(np.asarray(x)) if not isinstance(x, torch.Tensor) else x
+    if t.ndim == 2:
+        return t[None, None]
+    if t.ndim == 3 and t.shape[0] == 1:
+        return t[None]
+    if t.ndim == 4 and t.shape[1] == 1:
+        return t
+    raise ValueError(
+        f"{name} must be (H, W), (1, H, W) or (B, 1, H, W), got shape {tuple(t.shape)}"
+    )
+
+
+def prepare(pred, gt, mask=None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Check and reshape ``pred``, ``gt`` and ``mask`` to matching ``(B, 1, H, W)`` tensors."""
+    p = as_depth_batch(pred, "pred")
+    g = as_depth_batch(gt, "gt")
+    if p.shape != g.shape:
+        raise ValueError(f"pred {tuple(p.shape)} and gt {tuple(g.shape)} differ in shape")
+    m = None
+    if mask is not None:
+        m = as_depth_batch(mask, "mask")
+        if m.shape != g.shape:
+            raise ValueError(f"mask {tuple(m.shape)} and gt {tuple(g.shape)} differ in shape")
+        m = m.to(torch.bool)
+    return p, g, m
+
+
+def _chunk_statistics(p: torch.Tensor, g: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """``(len(STATISTICS),)`` sums over one chunk: float64 1-D ``p``, ``g`` (both overwritten).
+
+    Written for speed (``benchmarks/eval_speed.py``): no boolean indexing; single-pass
+    reductions without temporaries (``dot``, ``vector_norm``, int32 counts); one log, not two.
+    """
+    invalid = ~valid
+    # Invalid pixels get g = p = 1: every error term vanishes there, so plain sums are masked sums.
+    p.masked_fill_(invalid, 1.0)
+    g.masked_fill_(invalid, 1.0)
+    diff = g - p
+    rel = diff / g
+    p_over_g = p / g
+    ratio = torch.maximum(p_over_g, g.div_(p))  # max(p/g, g/p), divided exactly as the refs do
+    log_diff = p_over_g.log_()  # e = ln p − ln g (BTS SILog sign)
+    count = valid.sum(dtype=torch.int32)
+    sums = torch.stack(
+        [
+            torch.linalg.vector_norm(rel, 1),
+            torch.dot(rel, diff),
+            torch.dot(diff, diff),
+            torch.dot(log_diff, log_diff),
+            log_diff.sum(),
+            torch.linalg.vector_norm(log_diff, 1),
+        ]
+    )
+    # invalid pixels have ratio 1 < 1.25^k: subtract their count instead of masking
+    hits = torch.stack([(ratio < DELTA_BASE**k).sum(dtype=torch.int32) for k in (1, 2, 3)])
+    hits -= valid.numel() - count
+    return torch.cat([count[None].to(torch.float64), sums, hits.to(torch.float64)])
+
+
+def _raise_on_bad_prediction(pred: torch.Tensor, valid: torch.Tensor) -> None:
+    bad = valid & ~(torch.isfinite(pred) & (pred > 0))
+    if not bool(bad.any()):
+        raise ValueError("metric sums overflowed: predictions or ground truth are too large")
+    raise ValueError(
+        f"{int(bad.sum())} predicted depths inside the valid set are ≤ 0 or not finite; "
+        "their log is undefined. Score under a protocol that clamps predictions "
+        "(e.g. protocol='nyu_eigen') or clamp them yourself"
+    )
+
+
+def _single_image_statistics(
+    pred: torch.Tensor,
+    gt: torch.Tensor,
+    mask: torch.Tensor | None,
+    min_depth: float | None,
+    max_depth: float | None,
+    clamp: tuple[float, float] | None,
+) -> torch.Tensor:
+    """``(len(STATISTICS),)`` for one ``(H, W)`` image, in blocks of whole rows."""
+    rows = max(1, CHUNK_PIXELS // max(1, pred.shape[-1]))
+    total = torch.zeros(len(STATISTICS), dtype=torch.float64, device=pred.device)
+    for top in range(0, pred.shape[0], rows):
+        block = slice(top, top + rows)
+        g32 = gt[block]
+        # caps compared in the GT's own precision, as the references do (float32 0.001 ≯ 1e-3)
+        valid = depth_valid_mask(g32, None if mask is None else mask[block], min_depth, max_depth)
+        valid = valid.reshape(-1)
+        # float64 contiguous copies (a crop is a strided view); the chunk's ops modify them
+        p = pred[block].to(torch.float64, memory_format=torch.contiguous_format, copy=True)
+        g = g32.to(torch.float64, memory_format=torch.contiguous_format, copy=True)
+        p, g = p.view(-1), g.view(-1)
+        if clamp is not None:
+            lo, hi = clamp
+            p = torch.nan_to_num_(p, nan=lo, posinf=hi, neginf=lo).clamp_(lo, hi)
+        total += _chunk_statistics(p, g, valid)
+    # p ≤ 0, NaN or inf inside the valid set makes a log or a square non-finite: check the sums
+    # rather than every pixel, and find the culprits only on that slow path.
+    if not bool(torch.isfinite(total).all()):
+        p = pred if clamp is None else torch.nan_to_num(pred, nan=clamp[0]).clamp(*clamp)
+        valid = depth_valid_mask(gt, mask, min_depth, max_depth)
+        _raise_on_bad_prediction(p, valid)
+    return total
+
+
+def image_statistics(
+    pred: torch.Tensor,
+    gt: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    *,
+    min_depth: float | None = None,
+    max_depth: float | None = None,
+    clamp: tuple[float, float] | None = None,
+) -> torch.Tensor:
+    """Per-image sufficient statistics of the Eigen-style metrics, in float64.
+
+    The valid set is ``mask ∧ finite(g) ∧ g > 0 ∧ min_depth < g < max_depth``
+    (:func:`~depthforge.eval.protocols.depth_valid_mask`).
+
+    Images are split into blocks of whole rows below PyTorch's intra-op grain size, and
+    ``torch.get_num_threads()`` Python threads score different images at once (PyTorch releases
+    the GIL inside each op). Per-op OpenMP parallelism stalls badly when other processes hold
+    the cores; independent images do not (``benchmarks/RESULTS.md``).
+
+    Args:
+        pred: ``(B, 1, H, W)`` predicted metric depth, metres (any float dtype; may be a view).
+        gt: ``(B, 1, H, W)`` ground-truth depth, metres.
+        mask: optional ``(B, 1, H, W)`` bool.
+        min_depth, max_depth: strict GT caps in metres (``None`` = none).
+        clamp: optional ``(lo, hi)`` applied to ``pred`` first (NaN → lo, ±inf → hi/lo).
+
+    Returns:
+        ``(B, len(STATISTICS))`` float64: per image the valid count and the sums of
+        |g−p|/g, (g−p)²/g, (g−p)², e², e, |e| (e = ln p − ln g) and the δ-hit counts.
+
+    Raises:
+        ValueError: a prediction inside the valid set is ≤ 0 or not finite (after ``clamp``).
+    """
+    shapes = [tuple(t.shape) for t in (pred, gt) + (() if mask is None else (mask,))]
+    if len(set(shapes)) != 1 or pred.ndim != 4 or pred.shape[1] != 1:
+        raise ValueError(f"pred, gt (and mask) must share a (B, 1, H, W) shape, got {shapes}")
+
+    def one(i: int) -> torch.Tensor:
+        m = None if mask is None else mask[i, 0]
+        return _single_image_statistics(pred[i, 0], gt[i, 0], m, min_depth, max_depth, clamp)
+
+    batch = pred.shape[0]
+    if batch == 0:
+        return torch.zeros((0, len(STATISTICS)), dtype=torch.float64, device=pred.device)
+    workers = min(batch, torch.get_num_threads())
+    if workers == 1:
+        return torch.stack([one(i) for i in range(batch)])
+    with ThreadPoolExecutor(workers) as pool:
+        return torch.stack(list(pool.map(one, range(batch))))
+
+
+def metrics_from_statistics(stats: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Metric values ``(M,)`` from statistics rows ``(M, len(STATISTICS))`` with count > 0."""
+    n = stats[:, _COL["count"]]
+    mean_log = stats[:, _COL["log_sum"]] / n
+    log_var = (stats[:, _COL["log_sq"]] / n - mean_log * mean_log).clamp_min(0.0)
+    return {
+        "abs_rel": stats[:, _COL["abs_rel"]] / n,
+        "sq_rel": stats[:, _COL["sq_rel"]] / n,
+        "rmse": torch.sqrt(stats[:, _COL["sq_err"]] / n),
+        "rmse_log": torch.sqrt(stats[:, _COL["log_sq"]] / n),
+        # |log10 g − log10 p| = |ln g − ln p| / ln 10
+        "log10": stats[:, _COL["log_abs"]] / n / math.log(10.0),
+        # BTS / AdaBins: 100·sqrt(mean e² − (mean e)²); clamp guards a −1e−17 rounding residue.
+        "silog": 100.0 * torch.sqrt(log_var),
+        "d1": stats[:, _COL["d1"]] / n,
+        "d2": stats[:, _COL["d2"]] / n,
+        "d3": stats[:, _COL["d3"]] / n,
+    }
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    """Aggregated metrics of a set of images.
+
+    Attributes:
+        metrics: metric name → value (float).
+        n_images: images that contributed (had at least one valid pixel).
+        excluded: indices (into the statistics rows) of images without a valid pixel.
+    """
+
+    metrics: dict[str, float]
+    n_images: int
+    excluded: tuple[int, ...]
+
+
+def summarise(
+    stats: torch.Tensor, reduction: Reduction = "image", keys: tuple[str, ...] = DEPTH_METRICS
+) -> MetricSummary:
+    """Aggregate per-image statistics (from :func:`image_statistics`) into metrics.
+
+    Args:
+        stats: ``(B, len(STATISTICS))`` float64.
+        reduction: ``"image"``: mean over images of per-image metrics; ``"pixel"``: metrics of
+            the pooled sums (every valid pixel of every image weighs the same).
+        keys: metric names to report.
+
+    Raises:
+        ValueError: no image has a valid pixel, or an unknown reduction / key.
+    """
+    unknown = [k for k in keys if k not in DEPTH_METRICS]
+    if unknown:
+        raise ValueError(f"unknown metric(s) {unknown}; known: {', '.join(DEPTH_METRICS)}")
+    has_pixels = stats[:, _COL["count"]] > 0
+    excluded = tuple(int(i) for i in torch.nonzero(~has_pixels).flatten())
+    kept = stats[has_pixels]
+    if kept.shape[0] == 0:
+        raise ValueError(f"no valid ground-truth pixel in any of the {stats.shape[0]} images")
+    if reduction == "image":
+        per_image = metrics_from_statistics(kept)
+        values = {k: float(per_image[k].mean()) for k in keys}
+    elif reduction == "pixel":
+        pooled = metrics_from_statistics(kept.sum(0, keepdim=True))
+        values = {k: float(pooled[k][0]) for k in keys}
+    else:
+        raise ValueError(f"reduction must be 'image' or 'pixel', got {reduction!r}")
+    return MetricSummary(values, int(kept.shape[0]), excluded)
+
+
+def compute_metrics(
+    pred,
+    gt,
+    mask=None,
+    *,
+    protocol: str | Protocol | None = None,
+    reduction: Reduction | None = None,
+) -> dict[str, float]:
+    """Eigen-style depth metrics of metric-depth predictions (see the module docstring).
+
+    Args:
+        pred: predicted metric depth in metres, torch or NumPy, ``(H, W)``, ``(1, H, W)`` or
+            ``(B, 1, H, W)``. Align relative predictions first (:mod:`depthforge.eval.align`).
+        gt: ground-truth depth in metres, same shape; ``0``/non-finite = invalid.
+        mask: optional boolean validity, same shape.
+        protocol: a protocol (or its name) whose crop, depth caps, prediction clamp, metric set
+            and reduction apply. Without one the valid set is ``mask ∧ g > 0 ∧ finite(g)``,
+            nothing is clamped and all nine metrics are returned.
+        reduction: ``"image"`` (mean of per-image metrics, the default without a protocol) or
+            ``"pixel"`` (pooled, FCRN style); overrides the protocol's.
+
+    Returns:
+        ``{"abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "silog", "d1", "d2", "d3"}``
+        (or the protocol's subset) → float. Images without a valid pixel are left out of the
+        mean; :class:`~depthforge.eval.evaluator.Evaluator` reports them.
+
+    Raises:
+        ValueError: mismatched shapes; no valid pixel at all; a prediction ≤ 0 or non-finite in
+            the valid set while no protocol clamp applies.
+
+    Example:
+        >>> compute_metrics([[1.0, 2.0]], [[1.0, 2.5]])["abs_rel"]  # (0 + 0.5/2.5) / 2
+        0.1
+    """
+    p, g, m = prepare(pred, gt, mask)
+    if protocol is None:
+        return summarise(image_statistics(p, g, m), reduction or "image").metrics
+    proto = get_protocol(protocol)
+    if proto.task != "depth":
+        raise ValueError(f"protocol {proto.name!r} scores ordinal pairs; use depthforge.eval.whdr")
+    p, g = proto.crop_tensor(p), proto.crop_tensor(g)
+    m = None if m is None else proto.crop_tensor(m)
+    stats = image_statistics(
+        p, g, m, min_depth=proto.min_depth, max_depth=proto.max_depth, clamp=proto.clamp
+    )
+    return summarise(stats, reduction or proto.reduction, proto.metrics).metrics
+
+
+def _valid_pairs(pred, gt, mask) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Float64 ``(B, 1, H, W)`` pred and gt with invalid pixels set to 1, and the valid mask."""
+    p, g, m = prepare(pred, gt, mask)
+    valid = depth_valid_mask(g, m)
+    p = p.to(torch.float64)
+    g = g.to(torch.float64)
+    bad = valid & ~(torch.isfinite(p) & (p > 0))
+    if bool(bad.any()):
+        raise ValueError(
+            f"{int(bad.sum())} predicted depths inside the valid set are ≤ 0 or not finite "
+            "(the KITTI devkit requires dense positive predictions)"
+        )
+    one = torch.ones((), dtype=torch.float64, device=p.device)
+    return torch.where(valid, p, one), torch.where(valid, g, one), valid
+
+
+def _per_image_mean(values: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """``(B,)`` mean of ``values`` over each image's valid pixels (NaN-free: needs count > 0)."""
+    return values.sum((1, 2, 3)) / valid.sum((1, 2, 3))
+
+
+def _mean_over_images(per_image: dict[str, torch.Tensor], valid: torch.Tensor) -> dict[str, float]:
+    has = valid.flatten(1).any(1)
+    if not bool(has.any()):
+        raise ValueError("no valid ground-truth pixel in any image")
+    return {k: float(v[has].mean()) for k, v in per_image.items()}
+
+
+def compute_kitti_devkit_metrics(pred, gt, mask=None) -> dict[str, float]:
+    """The KITTI depth-prediction devkit metrics (``evaluate_depth.cpp::depthError``).
+
+    Computed per image over the valid GT pixels (no crop, no cap, no δ), then averaged over
+    images (the devkit's ``statMean``). Values are scaled as the leaderboard prints them:
+
+    ==========  ============================================================  ========
+    mae         mean |g − p|                                                  m
+    rmse        sqrt(mean (g − p)²)                                           m
+    imae        mean |1/g − 1/p| · 1000                                       1/km
+    irmse       sqrt(mean (1/g − 1/p)²) · 1000                                1/km
+    log_mae     mean |ln g − ln p|
+    log_rmse    sqrt(mean (ln g − ln p)²)
+    silog       sqrt(mean d² − (mean d)²) · 100, d = ln g − ln p              log(m)·100
+    abs_rel     mean |g − p| / g · 100                                        %
+    sq_rel      mean (g − p)² / g² · 100  (divides by g², unlike Eigen)       %
+    ==========  ============================================================  ========
+
+    Deviations: float64 instead of the devkit's single-precision accumulators; predictions
+    must already be dense (the devkit fills gaps with ``interpolateBackground``).
+
+    Args:
+        pred, gt, mask: as :func:`compute_metrics` (metres).
+    """
+    p, g, valid = _valid_pairs(pred, gt, mask)
+    err = (g - p).abs()
+    inv_err = (1.0 / g - 1.0 / p).abs()
+    log_err = torch.log(g) - torch.log(p)
+    mean_log = _per_image_mean(log_err, valid)
+    per_image = {
+        "mae": _per_image_mean(err, valid),
+        "rmse": _per_image_mean(err * err, valid).sqrt(),
+        "imae": _per_image_mean(inv_err, valid) * 1000.0,
+        "irmse": _per_image_mean(inv_err * inv_err, valid).sqrt() * 1000.0,
+        "log_mae": _per_image_mean(log_err.abs(), valid),
+        "log_rmse": _per_image_mean(log_err * log_err, valid).sqrt(),
+        "silog": (_per_image_mean(log_err * log_err, valid) - mean_log**2).clamp_min(0).sqrt()
+        * 100.0,
+        "abs_rel": _per_image_mean(err / g, valid) * 100.0,
+        "sq_rel": _per_image_mean(err * err / (g * g), valid) * 100.0,
+    }
+    return _mean_over_images(per_image, valid)
+
+
+def compute_completion_metrics(pred, gt, mask=None) -> dict[str, float]:
+    """KITTI depth-completion benchmark metrics (Uhrig et al. 3DV 2017), per image then mean.
+
+    ``rmse``/``mae`` in millimetres, ``irmse``/``imae`` in 1/km, over the valid GT pixels.
+
+    Args:
+        pred, gt, mask: as :func:`compute_metrics` (metres; predictions dense and positive).
+    """
+    p, g, valid = _valid_pairs(pred, gt, mask)
+    err = (g - p).abs()
+    inv_err = (1.0 / g - 1.0 / p).abs()
+    per_image = {
+        "rmse": _per_image_mean(err * err, valid).sqrt() * 1000.0,
+        "mae": _per_image_mean(err, valid) * 1000.0,
+        "irmse": _per_image_mean(inv_err * inv_err, valid).sqrt() * 1000.0,
+        "imae": _per_image_mean(inv_err, valid) * 1000.0,
+    }
+    return _mean_over_images(per_image, valid)

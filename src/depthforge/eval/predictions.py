@@ -1,0 +1,226 @@
+"""Predictions on disk, and scoring a folder of them against a dataset.
+
+Layout: one file per sample in a flat folder, named by :func:`prediction_filename`:
+
+* ``<name>.npy``: float32 ``(H, W)`` (or ``(1, H, W)``) in the prediction's output space
+  (metres for metric depth; any real values for relative spaces);
+* ``<name>.png``: 16-bit PNG storing ``value · png_scale`` (default 1000, i.e. millimetres);
+  only for non-negative maps such as metric depth.
+
+Sample ids may contain ``/`` and spaces (KITTI: ``2011_09_26/2011_09_26_drive_0002_sync
+0000000069 l``). ``<name>`` is the id percent-encoded as RFC 3986 does for a path segment
+(``urllib.parse.quote(id, safe="")``): letters, digits and ``_.-~`` stay, every other byte of
+the UTF-8 id becomes ``%XX``. The mapping is one-to-one (``%`` itself is encoded), keeps NYU-style
+ids (``00001``) unchanged and never creates sub-folders; :func:`sample_id_from_filename` inverts it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from depthforge.data.base import DepthDataset
+from depthforge.errors import DataError
+from depthforge.eval.evaluator import Evaluator
+from depthforge.eval.protocols import Protocol, get_protocol
+from depthforge.eval.report import EvalResult
+from depthforge.io.depth import read_uint16_png, save_depth_png16
+from depthforge.io.image import save_array
+from depthforge.types import OutputSpace
+
+PREDICTION_SUFFIXES = (".npy", ".png")
+# Ground-truth variants readers put in ``Sample.meta["depth_kind"]`` that protocols name.
+KNOWN_GT_VARIANTS = frozenset({"raw", "filled", "velodyne", "annotated", "laser"})
+
+
+def prediction_filename(sample_id: str, suffix: str = ".npy") -> str:
+    """File name (no folder) of the prediction for ``sample_id``: percent-encoded id + suffix.
+
+    Example:
+        >>> prediction_filename("2011_09_26/2011_09_26_drive_0002_sync 0000000069 l")
+        '2011_09_26%2F2011_09_26_drive_0002_sync%200000000069%20l.npy'
+    """
+    if not sample_id:
+        raise ValueError("sample id must be a non-empty string")
+    if suffix not in PREDICTION_SUFFIXES:
+        raise ValueError(f"suffix must be one of {PREDICTION_SUFFIXES}, got {suffix!r}")
+    return quote(sample_id, safe="") + suffix
+
+
+def sample_id_from_filename(name: str) -> str:
+    """Inverse of :func:`prediction_filename` (``name`` with its suffix)."""
+    stem, suffix = name.rsplit(".", 1) if "." in name else (name, "")
+    if f".{suffix}" not in PREDICTION_SUFFIXES:
+        raise ValueError(f"{name!r} is not a prediction file ({', '.join(PREDICTION_SUFFIXES)})")
+    return unquote(stem)
+
+
+def _drop_channel(arr: np.ndarray) -> np.ndarray:
+    """``(1, H, W)`` → ``(H, W)``; other shapes unchanged (an ``(1, W)`` row stays 2-D)."""
+    return arr[0] if arr.ndim == 3 and arr.shape[0] == 1 else arr
+
+
+def save_prediction(
+    pred_dir: str | Path,
+    sample_id: str,
+    prediction,
+    *,
+    file_format: str = "npy",
+    png_scale: float = 1000.0,
+) -> Path:
+    """Write one prediction atomically where :func:`read_prediction` finds it.
+
+    Args:
+        pred_dir: the predictions folder.
+        sample_id: the dataset's sample id.
+        prediction: ``(H, W)`` or ``(1, H, W)`` array/tensor.
+        file_format: ``"npy"`` (float32, any values) or ``"png"`` (16-bit, non-negative).
+        png_scale: stored units per prediction unit for ``"png"``.
+    """
+    arr = prediction.detach().cpu().numpy() if isinstance(prediction, torch.Tensor) else prediction
+    arr = _drop_channel(np.asarray(arr, dtype=np.float32))
+    if arr.ndim != 2:
+        raise ValueError(f"prediction for {sample_id!r} must be (H, W), got shape {arr.shape}")
+    if file_format == "npy":
+        return save_array(Path(pred_dir) / prediction_filename(sample_id, ".npy"), arr)
+    if file_format == "png":
+        return save_depth_png16(
+            Path(pred_dir) / prediction_filename(sample_id, ".png"), arr, png_scale
+        )
+    raise ValueError(f"file_format must be 'npy' or 'png', got {file_format!r}")
+
+
+def read_prediction(
+    pred_dir: str | Path, sample_id: str, *, png_scale: float = 1000.0
+) -> np.ndarray | None:
+    """``(H, W)`` float32 prediction of ``sample_id``, or ``None`` when neither file exists.
+
+    ``.npy`` values are returned as stored (NaN/inf included: a protocol clamp handles them);
+    ``.png`` values are divided by ``png_scale``.
+
+    Raises:
+        DataError: unreadable file, wrong shape or dtype, or both a ``.npy`` and a ``.png``.
+    """
+    folder = Path(pred_dir)
+    found = [folder / prediction_filename(sample_id, s) for s in PREDICTION_SUFFIXES]
+    found = [p for p in found if p.is_file()]
+    if not found:
+        return None
+    if len(found) > 1:
+        raise DataError(found[0], f"both {found[0].name} and {found[1].name} exist; keep one")
+    path = found[0]
+    if path.suffix == ".png":
+        if png_scale <= 0:
+            raise ValueError(f"png_scale must be positive, got {png_scale}")
+        return read_uint16_png(path).astype(np.float32) / np.float32(png_scale)
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise DataError(path, f"not a readable .npy array ({exc})") from exc
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise DataError(path, f"expected a numeric prediction, got dtype {arr.dtype}")
+    arr = _drop_channel(arr)
+    if arr.ndim != 2:
+        raise DataError(path, f"expected an (H, W) prediction, got shape {arr.shape}")
+    return arr.astype(np.float32)
+
+
+def _match_size(pred: np.ndarray, size: tuple[int, int], resize: bool, path: Path) -> torch.Tensor:
+    t = torch.from_numpy(pred)
+    if tuple(t.shape) == size:
+        return t
+    if not resize:
+        raise DataError(
+            path,
+            f"prediction is {t.shape[1]}×{t.shape[0]} (W×H) but the ground truth is "
+            f"{size[1]}×{size[0]}; save predictions at GT resolution or pass resize=True",
+        )
+    # Bilinear in the space the prediction is stored in (for disparity this is monodepth2's
+    # resize-then-invert); half-pixel centres, i.e. cv2.resize / align_corners=False.
+    return F.interpolate(t[None, None], size=size, mode="bilinear", align_corners=False)[0, 0]
+
+
+def evaluate_predictions(
+    pred_dir: str | Path,
+    dataset: DepthDataset,
+    protocol: str | Protocol = "nyu_eigen",
+    align: str | None = None,
+    output_space: str | OutputSpace = OutputSpace.METRIC_DEPTH,
+    *,
+    png_scale: float = 1000.0,
+    resize: bool = False,
+    allow_missing: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> EvalResult:
+    """Score a folder of saved predictions against ``dataset`` under ``protocol``.
+
+    Args:
+        pred_dir: folder of ``<prediction_filename(id)>`` files.
+        dataset: the evaluation split; GT is used at its native resolution.
+        protocol: protocol or name (crop, caps, clamp, reduction, metric set).
+        align: alignment mode (``None`` = the protocol's default, ``"none"``).
+        output_space: what the saved maps are (relative spaces need ``align``).
+        png_scale: units per metre of 16-bit PNG predictions.
+        resize: bilinearly resize predictions whose size differs from the GT (otherwise a
+            size mismatch is a :class:`DataError`).
+        allow_missing: skip samples without a prediction (listed in ``missing_ids``) instead of
+            raising.
+        progress: called as ``progress(done, total)`` after each sample.
+
+    Returns:
+        an :class:`EvalResult` recording the protocol and every setting.
+
+    Raises:
+        DataError: missing folder or prediction, unreadable file, size mismatch.
+        OutputSpaceError: a relative ``output_space`` without a suitable ``align``.
+    """
+    folder = Path(pred_dir)
+    if not folder.is_dir():
+        raise DataError(folder, "predictions folder not found")
+    proto = get_protocol(protocol)
+    evaluator = Evaluator(proto, align=align, output_space=output_space)
+    missing: list[str] = []
+    gt_variants: set[str] = set()
+    total = len(dataset)
+    for index in range(total):
+        sample = dataset[index]
+        pred = read_prediction(folder, sample.id, png_scale=png_scale)
+        if pred is None:
+            if not allow_missing:
+                name = prediction_filename(sample.id)
+                raise DataError(
+                    folder / name, f"no prediction for sample {sample.id!r} (.npy or .png)"
+                )
+            missing.append(sample.id)
+        else:
+            gt_variants.add(str(sample.meta.get("depth_kind", "unknown")))
+            size = (int(sample.depth.shape[-2]), int(sample.depth.shape[-1]))
+            t = _match_size(pred, size, resize, folder / prediction_filename(sample.id))
+            evaluator.add(t, sample=sample)
+        if progress is not None:
+            progress(index + 1, total)
+    if len(evaluator) == 0:
+        raise DataError(folder, f"none of the {total} samples has a prediction here")
+    clash = (gt_variants & KNOWN_GT_VARIANTS) - {proto.gt_variant}
+    if clash:
+        warnings.warn(
+            f"protocol {proto.name!r} expects {proto.gt_variant!r} ground truth but the dataset "
+            f"provides {sorted(clash)}; the numbers are not comparable with published ones",
+            stacklevel=2,
+        )
+    result = evaluator.result(
+        predictions=str(folder),
+        dataset=dataset.name,
+        n_samples=total,
+        png_scale=png_scale,
+        resize=resize,
+        gt_variants_seen=sorted(gt_variants),
+    )
+    return replace(result, missing_ids=tuple(missing))
