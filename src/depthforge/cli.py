@@ -204,6 +204,234 @@ def synth(
     )
 
 
+@app.command("eval")
+def eval_(
+    predictions: Annotated[
+        Path, typer.Argument(help="Folder of <sample id>.npy (metres) or .png.")
+    ],
+    dataset: DatasetOpt,
+    root: RootOpt,
+    split: SplitOpt = None,
+    option: OptionOpt = None,
+    protocol: Annotated[
+        str | None, typer.Option(help="Protocol name (see `depthforge protocols`).")
+    ] = None,
+    align: Annotated[
+        str | None,
+        typer.Option(
+            help="none, median, scale, scale_shift, scale_disparity, scale_shift_disparity."
+        ),
+    ] = None,
+    output_space: Annotated[str, typer.Option(help="What the predictions are.")] = "metric_depth",
+    png_scale: Annotated[
+        float, typer.Option(help="Units per metre of 16-bit PNG predictions.")
+    ] = 1000.0,
+    resize: Annotated[
+        bool, typer.Option("--resize", help="Resize predictions to the GT size.")
+    ] = False,
+    allow_missing: Annotated[
+        bool, typer.Option("--allow-missing", help="Skip samples without a prediction.")
+    ] = False,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the result (with its protocol) here.")
+    ] = None,
+) -> None:
+    """Score predictions saved on disk against a dataset under a named protocol."""
+    from depthforge.eval import evaluate_predictions, render_table
+    from depthforge.types import OutputSpace
+
+    ds = open_dataset_from_cli(dataset, root, split, option)
+    try:
+        space = OutputSpace(output_space)
+    except ValueError:
+        known = ", ".join(s.value for s in OutputSpace)
+        raise DepthforgeError(f"--output-space {output_space!r}: expected one of {known}") from None
+    with progress_bar("scoring") as update:
+        result = evaluate_predictions(
+            predictions,
+            ds,
+            protocol or DEFAULT_PROTOCOL.get(dataset, "nyu_eigen"),
+            align,
+            space,
+            png_scale=png_scale,
+            resize=resize,
+            allow_missing=allow_missing,
+            progress=update,
+        )
+    console.print(render_table(result, labels=[str(predictions)]))
+    if result.n_excluded:
+        err_console.print(
+            f"[yellow]warning:[/] {result.n_excluded} images had no valid ground-truth pixel and "
+            f"were excluded: {', '.join(result.excluded_ids[:5])}{' …' if result.n_excluded > 5 else ''}"
+        )
+    if result.missing_ids:
+        err_console.print(
+            f"[yellow]warning:[/] {len(result.missing_ids)} samples had no prediction"
+        )
+    if json_out is not None:
+        result.to_json(json_out)
+        console.print(f"wrote {json_out}")
+
+
+DEFAULT_PROTOCOL = {
+    "nyu": "nyu_eigen",
+    "kitti": "kitti_eigen",
+    "make3d": "make3d_c1",
+    "diw": "diw",
+    "synth": "synth",
+    "folder": "synth",
+}
+"""The protocol ``depthforge eval`` uses when ``--protocol`` is not given."""
+
+
+@app.command()
+def protocols() -> None:
+    """List the named evaluation protocols."""
+    from depthforge.eval import get_protocol, list_protocols
+
+    for name in list_protocols():
+        console.print(f"[bold]{name:28s}[/] {get_protocol(name).description}", highlight=False)
+
+
+@app.command()
+def baseline(
+    out: Annotated[Path, typer.Argument(help="Folder to write <sample id>.npy predictions into.")],
+    dataset: DatasetOpt,
+    root: RootOpt,
+    split: SplitOpt = None,
+    option: OptionOpt = None,
+    fit_split: Annotated[
+        str | None, typer.Option(help="Split to fit the constant on (default: the scored split).")
+    ] = None,
+    depth: Annotated[
+        float | None, typer.Option(help="Use this constant (metres) instead of fitting.")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace files in OUT.")] = False,
+) -> None:
+    """Write the best-constant-depth predictions: the floor every trained model must beat."""
+    from depthforge.eval.baselines import best_constant_depth, write_constant_predictions
+
+    target = open_dataset_from_cli(dataset, root, split, option)
+    refuse_to_overwrite(out, overwrite)
+    if depth is None:
+        fit_on = (
+            target if fit_split is None else open_dataset_from_cli(dataset, root, fit_split, option)
+        )
+        depth = best_constant_depth(fit_on)
+        console.print(f"best constant depth (minimises AbsRel on {fit_on.name}): {depth:.3f} m")
+    with progress_bar("writing") as update:
+        n = write_constant_predictions(target, depth, out, overwrite=overwrite, progress=update)
+    console.print(f"wrote {n} predictions of {depth:.3f} m to [bold]{out}[/]")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
+def train(
+    config: Annotated[
+        str, typer.Argument(help="Recipe YAML file, or the name of a shipped recipe.")
+    ],
+    overrides: Annotated[
+        list[str] | None, typer.Argument(help="key=value overrides, e.g. loop.steps=100.")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue from OUT_DIR/last.pt.")
+    ] = False,
+) -> None:
+    """Train from a recipe (composes `_base_` files); works under `torchrun` for several processes."""
+    from depthforge.train.config import load_config, resolve_recipe
+    from depthforge.train.distributed import init_from_env
+    from depthforge.train.run import build_training, finish_run
+
+    rank, world = init_from_env()
+    cfg = load_config(resolve_recipe(config), overrides or [])
+    with train_progress("training", enabled=rank == 0) as update:
+        run = build_training(cfg, progress=update)
+        result = run.trainer.fit(resume=resume)
+    if rank == 0:
+        model_dir = finish_run(run, result)
+        console.print(
+            f"trained {result.steps} steps in {result.seconds:.0f} s"
+            + (
+                f"; best {run.trainer.best_metric} {result.best_metric:.4f} at step {result.best_step}"
+                if result.best_metric is not None
+                else ""
+            )
+            + f"; model saved to [bold]{model_dir}[/]"
+        )
+
+
+def progress_display() -> Progress:
+    """The progress display of long commands: bar, count, running loss (when known), ETA."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeRemainingColumn(),
+        console=err_console,
+    )
+
+
+def add_progress_task(bar: Progress, description: str, *, with_loss: bool = False):
+    """A task on ``bar``; returns ``update(done, total[, loss])`` (loss: mean of the last 20)."""
+    task = bar.add_task(description, total=None, status="")
+    running: list[float] = []
+
+    def update(done: int, total: int, loss: float | None = None) -> None:
+        status = ""
+        if with_loss and loss is not None:
+            running.append(loss)
+            del running[:-20]
+            status = f"loss {sum(running) / len(running):.4f}"
+        bar.update(task, completed=done, total=total, status=status)
+
+    return update
+
+
+@contextmanager
+def train_progress(description: str, enabled: bool = True):
+    """A progress bar with ETA and the running loss; yields ``update(step, total, loss)``."""
+    if not enabled:
+        yield None
+        return
+    with progress_display() as bar:
+        yield add_progress_task(bar, description, with_loss=True)
+
+
+@app.command()
+def demo(
+    out: Annotated[
+        Path, typer.Option(help="Output folder for the run and the HTML report.")
+    ] = Path("depthforge-demo"),
+    steps: Annotated[
+        int | None, typer.Option(help="Training steps (default: the recipe's).")
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace a previous demo in OUT.")
+    ] = False,
+) -> None:
+    """The whole toolkit on the synthetic world: render, train a small FCRN, compare with the
+    best constant depth, predict held-out frames and write an HTML report."""
+    from depthforge.demo import run_demo
+
+    refuse_to_overwrite(out, overwrite)
+    overrides = [] if steps is None else [f"loop.steps={steps}"]
+    with progress_bar("rendering") as render_update, train_progress("training") as train_update:
+        result = run_demo(
+            out,
+            overrides=overrides,
+            stage=lambda text: err_console.print(f"[bold]·[/] {text}"),
+            render_progress=render_update,
+            train_progress=train_update,
+        )
+    ratio = result.metrics["abs_rel"] / result.baseline_metrics["abs_rel"]
+    console.print(
+        f"AbsRel {result.metrics['abs_rel']:.3f} vs {result.baseline_metrics['abs_rel']:.3f} for the "
+        f"best constant depth ({ratio:.2f}×), δ<1.25 {result.metrics['d1']:.3f}; "
+        f"{result.steps} steps, {result.seconds / 60:.1f} min"
+    )
+    console.print(f"report: [bold]{result.report}[/]   model: [bold]{result.model_dir}[/]")
+
+
 def main() -> None:
     """Entry point: run the Typer app, turning DepthforgeError into one line and exit code 2."""
     try:

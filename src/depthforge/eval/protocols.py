@@ -284,6 +284,15 @@ _PROTOCOLS: tuple[Protocol, ...] = (
         metrics=("abs_rel", "log10", "rmse"),
     ),
     Protocol(
+        "synth",
+        "depthforge synthetic world: every pixel with depth, 1e-3 < g < 150, "
+        "clamp [1e-3, 150], per image",
+        min_depth=1e-3,
+        max_depth=150.0,
+        clamp=(1e-3, 150.0),
+        gt_variant="synthetic",
+    ),
+    Protocol(
         "diw",
         "Depth in the Wild: WHDR over one annotated point pair per image (Chen et al. 2016)",
         gt_variant="relative",

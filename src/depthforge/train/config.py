@@ -170,3 +170,25 @@ def build_config(data: dict[str, Any]) -> TrainConfig:
 def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
     """Load, compose and validate a YAML recipe with optional ``key=value`` overrides."""
     return build_config(apply_overrides(load_yaml_composed(path), overrides or []))
+
+
+RECIPES_DIR = Path(__file__).resolve().parent.parent / "configs"
+"""The recipes shipped with depthforge (``depthforge train NAME`` finds them by name)."""
+
+
+def list_recipes() -> list[str]:
+    """Names of the shipped recipes."""
+    return sorted(p.stem for p in RECIPES_DIR.glob("*.yaml"))
+
+
+def resolve_recipe(name_or_path: str | Path) -> Path:
+    """A recipe file: an existing path, or the name of a shipped recipe."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    shipped = RECIPES_DIR / f"{name_or_path}.yaml"
+    if shipped.is_file():
+        return shipped
+    raise DataError(
+        path, f"no such config file or shipped recipe; shipped: {', '.join(list_recipes())}"
+    )

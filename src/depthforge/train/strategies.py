@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from depthforge.data.collate import Batch
 from depthforge.errors import DepthforgeError, OutputSpaceError
+from depthforge.models.predict import depth_output
 from depthforge.types import OutputSpace
 
 # Smallest depth (metres) whose log is taken when a metric prediction meets a log-space loss:
@@ -72,15 +73,6 @@ def target_at(
     d = F.interpolate(depth, size=size, mode="nearest-exact")
     m = F.interpolate(mask.float(), size=size, mode="nearest-exact") > 0.5
     return d, m
-
-
-def depth_output(output: Any) -> torch.Tensor:
-    """The depth map of a model output (a tensor, or a multi-task dict/record with ``depth``)."""
-    if isinstance(output, torch.Tensor):
-        return output
-    if isinstance(output, dict):
-        return output["depth"]
-    return output.depth
 
 
 @dataclass

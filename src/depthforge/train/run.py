@@ -1,0 +1,152 @@
+"""From a recipe to a trained model: build data, model, strategy and validation from a
+:class:`~depthforge.train.config.TrainConfig` and run the :class:`~depthforge.train.trainer.Trainer`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from depthforge.data.collate import collate_samples
+from depthforge.data.registry import open_dataset
+from depthforge.errors import DataError, DepthforgeError
+from depthforge.io.image import write_atomic
+from depthforge.train.config import DataConfig, TrainConfig
+from depthforge.train.strategies import STRATEGIES
+from depthforge.train.trainer import Trainer, TrainResult
+from depthforge.types import Sample
+
+MODEL_DIR = "model"
+"""Sub-folder of a run holding the best (or last) model in the ``save_model`` format."""
+
+
+class InMemoryDataset(Dataset):
+    """Every sample of ``source`` read once and kept (for small data sets such as the demo's)."""
+
+    def __init__(self, source: Dataset, progress: Callable[[int, int], None] | None = None):
+        self.name = getattr(source, "name", "memory")
+        self.samples: list[Sample] = []
+        for i in range(len(source)):
+            self.samples.append(source[i])
+            if progress is not None:
+                progress(i + 1, len(source))
+        self.ids = [s.id for s in self.samples]
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> Sample:
+        return self.samples[index]
+
+
+def open_data(cfg: DataConfig) -> Dataset:
+    """The dataset a :class:`DataConfig` names (empty data sets are an error naming the root)."""
+    dataset = open_dataset(cfg.dataset, cfg.root, split=cfg.split, **cfg.options)
+    if len(dataset) == 0:
+        raise DataError(cfg.root, f"no samples in dataset {cfg.dataset!r} split {cfg.split!r}")
+    return dataset
+
+
+def make_validator(
+    dataset: Dataset,
+    protocol: str,
+    *,
+    align: str | None = None,
+    batch_size: int = 8,
+    size: tuple[int, int] | None = None,
+) -> Callable[[torch.nn.Module], dict[str, float]]:
+    """``model -> metrics`` over ``dataset`` with the named protocol (predictions at GT size)."""
+    from depthforge.eval import Evaluator
+    from depthforge.models.predict import predict
+
+    def validate(model: torch.nn.Module) -> dict[str, float]:
+        evaluator = Evaluator(protocol, align=align, output_space=_prediction_space(model))
+        loader = DataLoader(dataset, batch_size=batch_size, collate_fn=collate_samples)
+        device = next(model.parameters()).device
+        for batch in loader:
+            pred = predict(model, batch.image.to(device), batch_size=batch_size, size=size).depth
+            evaluator.add(pred.cpu(), batch.depth, batch.mask, ids=batch.ids)
+        return evaluator.result().metrics
+
+    return validate
+
+
+def _prediction_space(model: torch.nn.Module):
+    from depthforge.types import OutputSpace
+
+    space = model.output_space
+    return OutputSpace.METRIC_DEPTH if space is OutputSpace.LOG_DEPTH else space
+
+
+@dataclass
+class TrainingRun:
+    """Everything built from a config, ready to ``fit``."""
+
+    config: TrainConfig
+    trainer: Trainer
+    train_set: Dataset
+    val_set: Dataset | None
+
+
+def build_training(
+    cfg: TrainConfig,
+    *,
+    progress: Callable[[int, int, float], None] | None = None,
+    train_set: Dataset | None = None,
+    val_set: Dataset | None = None,
+) -> TrainingRun:
+    """Data sets, model, strategy and validator of a recipe, wired into a :class:`Trainer`."""
+    from depthforge.models import create_model
+
+    if cfg.strategy not in STRATEGIES:
+        raise DepthforgeError(f"unknown strategy {cfg.strategy!r}; known: {', '.join(STRATEGIES)}")
+    torch.manual_seed(cfg.seed)
+    model = create_model(cfg.model.name, **cfg.model.overrides)
+    if model.output_space is None:
+        raise DepthforgeError(
+            f"model {cfg.model.name!r} predicts no depth; it cannot be trained alone"
+        )
+    strategy = STRATEGIES[cfg.strategy](cfg.loss.name, cfg.loss.kwargs, model.output_space)
+    train_set = train_set if train_set is not None else open_data(cfg.train_data)
+    if val_set is None and cfg.val_data is not None:
+        val_set = open_data(cfg.val_data)
+    validate = None
+    if val_set is not None:
+        if cfg.protocol is None:
+            raise DepthforgeError("val_data is set but protocol is not (e.g. protocol: synth)")
+        validate = make_validator(
+            val_set, cfg.protocol, align=cfg.align, batch_size=cfg.loop.batch_size
+        )
+    trainer = Trainer(
+        model,
+        strategy,
+        train_set,
+        cfg.out_dir,
+        loop=cfg.loop,
+        optim=cfg.optim,
+        seed=cfg.seed,
+        validate=validate,
+        progress=progress,
+        config=cfg.to_dict(),
+    )
+    return TrainingRun(cfg, trainer, train_set, val_set)
+
+
+def finish_run(run: TrainingRun, result: TrainResult) -> Path:
+    """Save the best model (the last one without validation) to ``out_dir/model`` and the
+    resolved config to ``out_dir/config.json``; returns the model folder."""
+    from depthforge.models.io import save_model
+    from depthforge.train.checkpoint import load_checkpoint
+    from depthforge.train.trainer import BEST_CHECKPOINT
+
+    model = run.trainer.bare_model
+    best = Path(run.config.out_dir) / BEST_CHECKPOINT
+    if best.is_file():
+        model.load_state_dict(load_checkpoint(best)["model"])
+    text = json.dumps(run.config.to_dict(), indent=2)
+    write_atomic(Path(run.config.out_dir) / "config.json", lambda tmp: tmp.write_text(text))
+    return save_model(model, Path(run.config.out_dir) / MODEL_DIR)
