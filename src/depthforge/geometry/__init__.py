@@ -9,7 +9,13 @@ from depthforge.geometry.camera import (
     project,
     scale_intrinsics,
 )
+from depthforge.geometry.fusion import (
+    DepthGradientFusion,
+    fuse_depth_gradients,
+    fuse_depth_gradients_robust,
+)
 from depthforge.geometry.normals import normals_from_depth
+from depthforge.geometry.se3 import axis_angle_to_matrix, pose_vec_to_matrix
 from depthforge.geometry.warp import (
     pixels_to_grid,
     reproject,
@@ -19,6 +25,11 @@ from depthforge.geometry.warp import (
 )
 
 __all__ = [
+    "DepthGradientFusion",
+    "axis_angle_to_matrix",
+    "fuse_depth_gradients",
+    "fuse_depth_gradients_robust",
+    "pose_vec_to_matrix",
     "backproject",
     "crop_intrinsics",
     "flip_intrinsics",

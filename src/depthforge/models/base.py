@@ -1,0 +1,72 @@
+"""What every depthforge model shares: a frozen config record and a declared output space."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+from torch import nn
+
+from depthforge.types import OutputSpace
+
+RESIZE_POLICIES = ("stretch", "keep_aspect")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Base of every model config. Frozen, JSON-serialisable (tuples become lists on disk).
+
+    Attributes:
+        input_size: ``(H, W)`` the network is run at (paper resolution) by ``predict``.
+        resize: how ``predict`` brings an image to ``input_size``: ``"stretch"`` (resize both
+            axes independently) or ``"keep_aspect"`` (uniform scale to fit, edge-pad bottom/right,
+            crop the prediction back).
+    """
+
+    input_size: tuple[int, int] = (228, 304)
+    resize: str = "stretch"
+
+    def __post_init__(self) -> None:
+        if self.resize not in RESIZE_POLICIES:
+            raise ValueError(f"resize must be one of {RESIZE_POLICIES}, got {self.resize!r}")
+        if len(self.input_size) != 2 or min(self.input_size) < 1:
+            raise ValueError(f"input_size must be (H, W) positive, got {self.input_size}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict of the fields."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        """Inverse of :meth:`to_dict` (lists become tuples; unknown keys raise TypeError)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+class DepthModel(nn.Module):
+    """Base class of the models: holds ``config`` and declares class-level facts.
+
+    Class attributes:
+        config_class: the config dataclass that :func:`depthforge.models.load_model` rebuilds.
+        output_space: what the depth output means (:class:`~depthforge.types.OutputSpace`), or
+            ``None`` for a model that predicts no depth (the pose network).
+        fixed_input_size: True when fully connected layers tie the model to ``config.input_size``
+            (ONNX export then has a dynamic batch only).
+    """
+
+    config_class: ClassVar[type[ModelConfig]] = ModelConfig
+    output_space: ClassVar[OutputSpace | None] = None
+    fixed_input_size: ClassVar[bool] = False
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        if not isinstance(config, self.config_class):
+            raise TypeError(
+                f"{type(self).__name__} needs a {self.config_class.__name__}, "
+                f"got {type(config).__name__}"
+            )
+        self.config = config
+
+    @property
+    def onnx_dynamic_size(self) -> bool:
+        """Whether an ONNX export can keep height and width dynamic (batch always is)."""
+        return not self.fixed_input_size

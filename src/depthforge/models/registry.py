@@ -1,0 +1,79 @@
+"""Model names → (architecture, frozen config) records; ``create_model(name, **overrides)``.
+
+Adding a variant is one line in ``MODELS``: a name, the architecture class and its config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, NamedTuple
+
+from depthforge.models.base import DepthModel, ModelConfig
+from depthforge.models.eigen2014 import Eigen2014, Eigen2014Config
+from depthforge.models.eigen2015 import Eigen2015, Eigen2015Config
+from depthforge.models.fcrn import FCRN, FCRNConfig
+from depthforge.models.posenet import PoseNet, PoseNetConfig
+from depthforge.models.two_stream import TwoStream, TwoStreamConfig
+
+
+class ModelSpec(NamedTuple):
+    """One registered variant: the architecture class and its default config."""
+
+    architecture: type[DepthModel]
+    config: ModelConfig
+
+
+MODELS: dict[str, ModelSpec] = {
+    "eigen2014_coarse": ModelSpec(Eigen2014, Eigen2014Config(stage="coarse")),
+    "eigen2014_fine": ModelSpec(Eigen2014, Eigen2014Config(stage="fine", freeze_coarse=True)),
+    "eigen2015_vgg16": ModelSpec(Eigen2015, Eigen2015Config(trunk="vgg16")),
+    "eigen2015_alexnet": ModelSpec(Eigen2015, Eigen2015Config(trunk="alexnet")),
+    "fcrn_resnet50": ModelSpec(FCRN, FCRNConfig(encoder="resnet50")),
+    "fcrn_resnet50_slow": ModelSpec(FCRN, FCRNConfig(encoder="resnet50", upsample="slow")),
+    "fcrn_resnet50_tf": ModelSpec(FCRN, FCRNConfig(encoder="resnet50", padding="tf")),
+    "fcrn_resnet34": ModelSpec(FCRN, FCRNConfig(encoder="resnet34")),
+    "fcrn_resnet18": ModelSpec(FCRN, FCRNConfig(encoder="resnet18")),
+    "fcrn_resnet18_slow": ModelSpec(FCRN, FCRNConfig(encoder="resnet18", upsample="slow")),
+    "two_stream": ModelSpec(TwoStream, TwoStreamConfig()),
+    "two_stream_learned": ModelSpec(TwoStream, TwoStreamConfig(fusion="learned")),
+    "posenet": ModelSpec(PoseNet, PoseNetConfig(num_frames=2)),
+    "posenet_3frames": ModelSpec(PoseNet, PoseNetConfig(num_frames=3)),
+}
+
+ARCHITECTURES: dict[str, type[DepthModel]] = {
+    spec.architecture.__name__: spec.architecture for spec in MODELS.values()
+}
+
+
+def list_models() -> list[str]:
+    """Names accepted by :func:`create_model`, sorted."""
+    return sorted(MODELS)
+
+
+def build_config(config_class: type[ModelConfig], base: ModelConfig | None, overrides: dict):
+    """``base`` (or the class defaults) with ``overrides``; an unknown key raises TypeError."""
+    known = {f.name for f in dataclasses.fields(config_class)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise TypeError(
+            f"{config_class.__name__} has no field(s) {', '.join(unknown)}; "
+            f"fields: {', '.join(sorted(known))}"
+        )
+    return dataclasses.replace(base or config_class(), **overrides)
+
+
+def create_model(name: str, **overrides: Any) -> DepthModel:
+    """Build the registered model ``name`` with its config fields replaced by ``overrides``.
+
+    Example:
+        >>> create_model("fcrn_resnet18", upsample="slow").config.upsample
+        'slow'
+
+    Raises:
+        KeyError: unknown name (the message lists the known ones).
+        TypeError: an override that is not a field of the model's config.
+    """
+    if name not in MODELS:
+        raise KeyError(f"unknown model {name!r}; known models: {', '.join(list_models())}")
+    spec = MODELS[name]
+    return spec.architecture(build_config(type(spec.config), spec.config, overrides))

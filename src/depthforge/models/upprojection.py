@@ -1,0 +1,170 @@
+"""Laina et al. 2016 (3DV, FCRN) up-sampling blocks: up-convolution and up-projection.
+
+Two implementations of "unpool ×2 + 5×5 conv" (Laina et al. 2016, Sec. 3.1 and Fig. 2):
+
+* :class:`UnpoolConv` — the plain form: unpooling that puts each value at the **top-left** of its
+  2×2 block (zeros elsewhere), then a 5×5 'same' convolution. It spends 3/4 of its MACs on zeros.
+* :class:`FastUpConv` — the fast form: four convolutions on the low-resolution input, 3×3 (A),
+  2×3 (B, rows×cols), 3×2 (C) and 2×2 (D), interleaved as ``Y[2i,2j]=A, Y[2i+1,2j]=B,
+  Y[2i,2j+1]=C, Y[2i+1,2j+1]=D`` (the TF reference ``interleave``, REFERENCE.md §3.2).
+
+``padding="exact"`` pads the 2-tap dimensions bottom/right; then the fast form equals the plain
+form exactly, with sub-kernels ``A = K[0::2, 0::2]``, ``B = K[1::2, 0::2]``, ``C = K[0::2, 1::2]``,
+``D = K[1::2, 1::2]`` of the 5×5 kernel K (tested). ``padding="tf"`` pads them top/left as the
+authors' TensorFlow code does (needed to reproduce their released weights); it is a valid learnable
+layer but NOT equal to the plain form (its odd rows/columns are shifted by one low-res pixel).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# Where each sub-kernel A, B, C, D sits inside a 3×3 window centred on the low-res pixel, as
+# F.pad amounts (left, right, top, bottom) of the kernel. "exact": the 2-tap dimensions see
+# (i, i+1) / (j, j+1), i.e. input padding bottom/right; "tf": (i−1, i) / (j−1, j), padding top/left.
+KERNEL_PADDINGS = {
+    "exact": ((0, 0, 0, 0), (0, 0, 1, 0), (1, 0, 0, 0), (1, 0, 1, 0)),
+    "tf": ((0, 0, 0, 0), (0, 0, 0, 1), (0, 1, 0, 0), (0, 1, 0, 1)),
+}
+KERNELS = ((3, 3), (2, 3), (3, 2), (2, 2))
+
+
+def interleave_phases(
+    a: torch.Tensor, b: torch.Tensor, c: torch.Tensor, d: torch.Tensor
+) -> torch.Tensor:
+    """Interleave four ``(B, C, H, W)`` maps into ``(B, C, 2H, 2W)``:
+    ``Y[2i,2j]=a, Y[2i+1,2j]=b, Y[2i,2j+1]=c, Y[2i+1,2j+1]=d``.
+
+    Built from ``stack`` + ``flatten`` (no Python shape arithmetic, so ONNX export stays dynamic).
+    Equivalent to ``pixel_shuffle(stack([a, c, b, d], dim=2).flatten(1, 2), 2)``: pixel_shuffle
+    reads phase (row, col) from channel ``4c + 2·row + col``; concatenating ``[a, b, c, d]`` along
+    channels instead (a common bug) gives each output channel's four phases from one conv.
+    """
+    even_rows = torch.stack([a, c], dim=-1).flatten(-2)  # (B, C, H, 2W): a, c, a, c, ...
+    odd_rows = torch.stack([b, d], dim=-1).flatten(-2)
+    return torch.stack([even_rows, odd_rows], dim=-2).flatten(-3, -2)
+
+
+def unpool_top_left(x: torch.Tensor) -> torch.Tensor:
+    """``(B, C, H, W)`` → ``(B, C, 2H, 2W)`` with ``x[i, j]`` at ``[2i, 2j]`` and zeros elsewhere."""
+    zeros = torch.zeros_like(x)
+    return interleave_phases(x, zeros, zeros, zeros)
+
+
+class UnpoolConv(nn.Module):
+    """Plain up-convolution: :func:`unpool_top_left` then a 5×5 conv (padding 2, with bias).
+
+    Input ``(B, in_channels, H, W)``; output ``(B, out_channels, 2H, 2W)``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=5, padding=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(unpool_top_left(x))
+
+
+class FastUpConv(nn.Module):
+    """Fast up-convolution: four small convs (3×3, 2×3, 3×2, 2×2, each with bias) interleaved.
+
+    The four convolutions run as ONE 3×3 convolution with ``4·out_channels`` outputs whose kernel
+    holds each sub-kernel zero-padded to 3×3 at its offset (36 instead of 25 taps per phase
+    group, but one large GEMM instead of four small ones with odd kernel shapes, which is much
+    faster on CPU). The parameters are the four true-shaped sub-kernels, so the parameter count
+    is the reference's. During ONNX export the four convolutions run separately (same result).
+
+    Args:
+        padding: ``"exact"`` (equals :class:`UnpoolConv`) or ``"tf"`` (the authors' TF layer).
+
+    Input ``(B, in_channels, H, W)``; output ``(B, out_channels, 2H, 2W)``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, padding: str = "exact"):
+        super().__init__()
+        if padding not in KERNEL_PADDINGS:
+            raise ValueError(f"padding must be one of {sorted(KERNEL_PADDINGS)}, got {padding!r}")
+        self.kernel_pads = KERNEL_PADDINGS[padding]
+        self.convs = nn.ModuleList(nn.Conv2d(in_channels, out_channels, k) for k in KERNELS)
+        self._cached: tuple | None = None  # (parameter versions, weight, bias), inference only
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.onnx.is_in_onnx_export():
+            # The exporter needs static kernel shapes: run the four convs on padded inputs (a
+            # kernel padded by (l, r, t, b) inside the 3×3 window = the input padded 1 − each).
+            phases = [
+                conv(F.pad(x, tuple(1 - p for p in pads)))
+                for conv, pads in zip(self.convs, self.kernel_pads, strict=True)
+            ]
+            return interleave_phases(*phases)
+        weight, bias = self.fused_kernel()
+        a, b, c, d = F.conv2d(x, weight, bias, padding=1).chunk(4, dim=1)
+        return interleave_phases(a, b, c, d)
+
+    def fused_kernel(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(4·out, in, 3, 3)`` weight and ``(4·out,)`` bias of the fused convolution.
+
+        Without autograd (inference) the result is cached until a parameter changes (tracked by
+        the tensors' version counters), since rebuilding it costs as much as the convolution
+        itself for the 1024-channel block at batch 1.
+        """
+        params = [p for conv in self.convs for p in (conv.weight, conv.bias)]
+        key = tuple((p.data_ptr(), p._version, p.device, p.dtype) for p in params)
+        if torch.is_grad_enabled() or self._cached is None or self._cached[0] != key:
+            weight = torch.cat(
+                [F.pad(c.weight, p) for c, p in zip(self.convs, self.kernel_pads, strict=True)]
+            )
+            bias = torch.cat([c.bias for c in self.convs])
+            if torch.is_grad_enabled():
+                return weight, bias
+            self._cached = (key, weight, bias)
+        return self._cached[1], self._cached[2]
+
+    @torch.no_grad()
+    def load_from_unpool_conv(self, slow: UnpoolConv) -> FastUpConv:
+        """Copy the 5×5 kernel of ``slow`` into the four sub-kernels (exact only for "exact")."""
+        k = slow.conv.weight
+        for conv, (r, c) in zip(self.convs, ((0, 0), (1, 0), (0, 1), (1, 1)), strict=True):
+            conv.weight.copy_(k[:, :, r::2, c::2])
+            conv.bias.copy_(slow.conv.bias)
+        return self
+
+
+def make_up_conv(in_channels: int, out_channels: int, upsample: str, padding: str) -> nn.Module:
+    """``FastUpConv`` (``upsample="fast"``) or ``UnpoolConv`` (``"slow"``)."""
+    if upsample == "fast":
+        return FastUpConv(in_channels, out_channels, padding)
+    if upsample == "slow":
+        return UnpoolConv(in_channels, out_channels)
+    raise ValueError(f"upsample must be 'fast' or 'slow', got {upsample!r}")
+
+
+class UpProjection(nn.Module):
+    """Up-projection block (Laina et al. 2016, Fig. 2(d)); TF reference ``up_project``.
+
+    ``relu(BN(conv3×3(relu(BN(upconv₁(x))))) + BN(upconv₂(x)))``; BN (eps 1e-4 as in the TF code)
+    is applied once to each interleaved map.
+
+    Input ``(B, in_channels, H, W)``; output ``(B, out_channels, 2H, 2W)``.
+    """
+
+    def __init__(
+        self, in_channels: int, out_channels: int, upsample: str = "fast", padding: str = "exact"
+    ):
+        super().__init__()
+        self.main = nn.Sequential(
+            make_up_conv(in_channels, out_channels, upsample, padding),
+            nn.BatchNorm2d(out_channels, eps=1e-4),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1),
+            nn.BatchNorm2d(out_channels, eps=1e-4),
+        )
+        self.projection = nn.Sequential(
+            make_up_conv(in_channels, out_channels, upsample, padding),
+            nn.BatchNorm2d(out_channels, eps=1e-4),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.main(x) + self.projection(x))
