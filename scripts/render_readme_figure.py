@@ -5,7 +5,7 @@ Usage::
 
     python scripts/render_readme_figure.py [--out docs/images/synth_frame.png] [--size 256x192]
 
-Needs only NumPy and Pillow: the colour map is a small viridis lookup table, interpolated.
+Needs only NumPy and Pillow; the colours are those of :mod:`depthforge.viz`.
 """
 
 from __future__ import annotations
@@ -18,51 +18,17 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from depthforge.synth.dataset import SynthDataset, parse_size
+from depthforge.viz import colorize_depth, colour_map, normals_to_rgb
 
-# Viridis sampled at 0, 0.1, …, 1 (8-bit RGB); interpolated linearly in between.
-VIRIDIS = np.array(
-    [
-        [68, 1, 84],
-        [72, 36, 117],
-        [65, 68, 135],
-        [53, 95, 141],
-        [42, 120, 142],
-        [33, 145, 140],
-        [34, 168, 132],
-        [68, 191, 112],
-        [122, 209, 81],
-        [189, 223, 38],
-        [253, 231, 37],
-    ],
-    dtype=np.float64,
-)
-NO_DEPTH = (40, 40, 40)
 TICKS = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 50.0, 100.0)
 BAR_HEIGHT, LABEL_HEIGHT, HEADER = 10, 16, 18
 # (kind, seed, frame) of the two frames shown.
 FRAMES = (("indoor", 2, 4), ("outdoor", 1, 4))
 
 
-def colour_map(values: np.ndarray) -> np.ndarray:
-    """``(...)`` values in [0, 1] → ``(..., 3)`` uint8 viridis."""
-    x = np.clip(values, 0.0, 1.0) * (len(VIRIDIS) - 1)
-    lo = np.minimum(np.floor(x).astype(int), len(VIRIDIS) - 2)
-    w = (x - lo)[..., None]
-    return np.round(VIRIDIS[lo] * (1 - w) + VIRIDIS[lo + 1] * w).astype(np.uint8)
-
-
-def depth_panel(depth: np.ndarray, near: float, far: float) -> np.ndarray:
-    """Log-depth colour map: near = yellow, far = purple; no depth = dark grey."""
-    t = 1.0 - (np.log(np.maximum(depth, 1e-6)) - math.log(near)) / math.log(far / near)
-    rgb = colour_map(t)
-    rgb[depth <= 0] = NO_DEPTH
-    return rgb
-
-
 def colour_bar(width: int, near: float, far: float, font) -> Image.Image:
-    """A horizontal bar for ``depth_panel`` with metre ticks."""
-    t = 1.0 - np.linspace(0.0, 1.0, width)
-    bar = np.repeat(colour_map(t)[None], BAR_HEIGHT, axis=0)
+    """A horizontal colour bar for :func:`depthforge.viz.colorize_depth` with metre ticks."""
+    bar = np.repeat(colour_map(1.0 - np.linspace(0.0, 1.0, width))[None], BAR_HEIGHT, axis=0)
     canvas = Image.new("RGB", (width, BAR_HEIGHT + LABEL_HEIGHT), "white")
     canvas.paste(Image.fromarray(bar), (0, 0))
     draw = ImageDraw.Draw(canvas)
@@ -76,13 +42,6 @@ def colour_bar(width: int, near: float, far: float, font) -> Image.Image:
             left = min(max(0, x - draw.textlength(text, font=font) / 2), width - 40)
             draw.text((left, BAR_HEIGHT + 2), text, fill="black", font=font)
     return canvas
-
-
-def normals_panel(normals: np.ndarray, depth: np.ndarray) -> np.ndarray:
-    """Camera-frame normals as RGB = (n + 1) / 2 (x → red, y → green, z → blue)."""
-    rgb = np.round((normals + 1.0) * 127.5).astype(np.uint8)
-    rgb[depth <= 0] = NO_DEPTH
-    return rgb
 
 
 def main() -> None:
@@ -103,13 +62,14 @@ def main() -> None:
         sample = data[frame]
         image = np.round(sample.image.permute(1, 2, 0).numpy() * 255).astype(np.uint8)
         depth = sample.depth[0].numpy()
-        normals = sample.normals.permute(1, 2, 0).numpy()
         valid = depth[depth > 0]
         near, far = 0.95 * float(valid.min()), 1.05 * float(valid.max())
         top = HEADER + row * row_height
         figure.paste(Image.fromarray(image), (0, top))
-        figure.paste(Image.fromarray(depth_panel(depth, near, far)), (width, top))
-        figure.paste(Image.fromarray(normals_panel(normals, depth)), (2 * width, top))
+        figure.paste(Image.fromarray(colorize_depth(depth, near, far)), (width, top))
+        figure.paste(
+            Image.fromarray(normals_to_rgb(sample.normals.numpy(), depth > 0)), (2 * width, top)
+        )
         figure.paste(colour_bar(width, near, far, font), (width, top + height))
         caption = f"{kind}, fov {data.fov:g}°"
         draw.text((4, top + height + 2), caption, fill="black", font=font)

@@ -290,7 +290,7 @@ def protocols() -> None:
     from depthforge.eval import get_protocol, list_protocols
 
     for name in list_protocols():
-        console.print(f"[bold]{name:28s}[/] {get_protocol(name).description}", highlight=False)
+        typer.echo(f"{name:28s} {get_protocol(name).description}")
 
 
 @app.command()
@@ -395,6 +395,126 @@ def train_progress(description: str, enabled: bool = True):
         return
     with progress_display() as bar:
         yield add_progress_task(bar, description, with_loss=True)
+
+
+def parse_wh(text: str | None) -> tuple[int, int] | None:
+    """``"WxH"`` → ``(H, W)`` (the order models take), or ``None``."""
+    if text is None:
+        return None
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise DepthforgeError(f"--size {text!r}: expected WIDTHxHEIGHT, e.g. 304x228") from None
+    return height, width
+
+
+@app.command()
+def predict(
+    inputs: Annotated[
+        list[Path] | None, typer.Argument(help="Images and/or folders of images.")
+    ] = None,
+    model: Annotated[
+        Path, typer.Option(help="A saved model folder (config.json + model.safetensors).")
+    ] = ...,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("predictions"),
+    fmt: Annotated[
+        str,
+        typer.Option("--format", help="npy (metres), png16 (mm) or color (preview with legend)."),
+    ] = "npy",
+    batch_size: Annotated[int, typer.Option(help="Images per forward pass.")] = 4,
+    size: Annotated[
+        str | None, typer.Option(help="Network input WxH (default: the model's).")
+    ] = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option("--dataset", "-d", help="Predict a dataset split instead of files."),
+    ] = None,
+    root: Annotated[
+        Path | None, typer.Option("--root", "-r", help="Dataset root (with --dataset).")
+    ] = None,
+    split: SplitOpt = None,
+    option: OptionOpt = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace results in OUT.")] = False,
+) -> None:
+    """Predict depth at each input's resolution; with --dataset, write <sample id>.npy files that
+    `depthforge eval` scores."""
+    from depthforge.models.predict import predict_dataset, predict_paths
+
+    hw = parse_wh(size)
+    if dataset is not None:
+        if inputs:
+            raise DepthforgeError("give either INPUT paths or --dataset, not both")
+        if root is None:
+            raise DepthforgeError("--dataset needs --root")
+        ds = open_dataset_from_cli(dataset, root, split, option)
+        with progress_bar("predicting") as update:
+            n = predict_dataset(
+                model, ds, out, batch_size=batch_size, size=hw, overwrite=overwrite, progress=update
+            )
+        console.print(f"wrote {n} predictions to [bold]{out}[/]")
+        return
+    if not inputs:
+        raise DepthforgeError("nothing to predict: give images, folders or --dataset")
+    with progress_bar("predicting") as update:
+        summary = predict_paths(
+            model,
+            inputs,
+            out,
+            format=fmt,
+            batch_size=batch_size,
+            size=hw,
+            overwrite=overwrite,
+            progress=update,
+        )
+    for note in summary.notes:
+        err_console.print(f"[yellow]note:[/] {note}", highlight=False)
+    console.print(
+        f"wrote {len(summary.written)} {summary.output_space.value} maps to [bold]{out}[/]"
+    )
+    if summary.skipped:
+        err_console.print(f"[yellow]skipped {len(summary.skipped)} unreadable images:[/]")
+        for item in summary.skipped:
+            err_console.print(f"  {item}", highlight=False)
+
+
+@app.command()
+def export(
+    model: Annotated[Path, typer.Option(help="A saved model folder.")],
+    onnx: Annotated[Path, typer.Option(help="Output .onnx file.")],
+    size: Annotated[
+        str | None, typer.Option(help="Example input WxH (default: the model's).")
+    ] = None,
+    static: Annotated[bool, typer.Option("--static", help="Fixed batch and size.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing file.")
+    ] = False,
+) -> None:
+    """Export a saved model to ONNX (dynamic batch, and dynamic size where the architecture allows)."""
+    from depthforge.models.export import export_onnx
+    from depthforge.models.io import load_model
+
+    if onnx.exists() and not overwrite:
+        raise DataError(onnx, "exists (pass --overwrite to replace it)")
+    net = load_model(model)
+    export_onnx(net, onnx, dynamic=not static, size=parse_wh(size))
+    dims = (
+        "batch and size"
+        if net.onnx_dynamic_size and not static
+        else ("batch" if not static else "nothing")
+    )
+    console.print(f"wrote [bold]{onnx}[/] (dynamic: {dims})")
+
+
+@app.command()
+def models() -> None:
+    """List the model names that recipes and `create_model` accept."""
+    from depthforge.models import MODELS
+
+    for name, spec in MODELS.items():
+        space = spec.architecture.output_space
+        console.print(
+            f"[bold]{name:22s}[/] {spec.architecture.__name__:10s} {space.value if space else 'pose'}"
+        )
 
 
 @app.command()

@@ -30,7 +30,7 @@ from depthforge.train.config import (
 )
 from depthforge.train.logging import METRICS_LOG, read_metrics
 from depthforge.train.run import InMemoryDataset, build_training, finish_run, open_data
-from depthforge.viz import depth_range, depth_with_legend, error_map, hstack
+from depthforge.viz import depth_preview, depth_range, error_map, hstack
 
 DEMO_RECIPE = "synth_demo"
 REPORT_FILE = "report.html"
@@ -75,8 +75,8 @@ def prediction_panels(model, dataset, count: int) -> list[tuple[str, np.ndarray]
         row = hstack(
             [
                 _uint8_image(sample.image),
-                depth_with_legend(np.where(valid, gt, 0.0), lo, hi),
-                depth_with_legend(pred, lo, hi),
+                depth_preview(np.where(valid, gt, 0.0), lo, hi),
+                depth_preview(pred, lo, hi),
                 error_map(pred, gt, valid),
             ]
         )

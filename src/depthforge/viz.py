@@ -1,119 +1,115 @@
-"""Pictures of depth: colour mapping with a legend, error maps and side-by-side panels.
+"""Pictures of depth: one colour map, previews with a legend in metres, error maps, panels.
 
-NumPy + Pillow only. Near is bright and far is dark (the convention of most depth papers'
-figures); the legend states the range in metres so a picture can be read, not only looked at.
+NumPy + Pillow only. Depth is shown on a log scale with near = bright (yellow) and far = dark
+(purple) in the perceptually uniform "viridis" map; pixels without depth are dark grey. The
+legend states the range in metres so a picture can be read, not only looked at.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
-# Eight samples of the perceptually uniform "inferno" colour map, interpolated linearly.
-_INFERNO_ANCHORS = np.array(
+# viridis sampled at 0, 0.1, …, 1 (8-bit RGB), interpolated linearly into a 256-entry table.
+_VIRIDIS = np.array(
     [
-        [0, 0, 4],
-        [40, 11, 84],
-        [101, 21, 110],
-        [159, 42, 99],
-        [212, 72, 66],
-        [245, 125, 21],
-        [250, 193, 39],
-        [252, 255, 164],
+        [68, 1, 84], [72, 36, 117], [65, 68, 135], [53, 95, 141], [42, 120, 142], [33, 145, 140],
+        [34, 168, 132], [68, 191, 112], [122, 209, 81], [189, 223, 38], [253, 231, 37],
     ],
     dtype=np.float64,
+)  # fmt: skip
+LUT = (
+    np.stack(
+        [
+            np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(_VIRIDIS)), c)
+            for c in _VIRIDIS.T
+        ],
+        axis=1,
+    )
+    .round()
+    .astype(np.uint8)
 )
-_LUT = np.stack(
-    [
-        np.interp(
-            np.linspace(0, 1, 256), np.linspace(0, 1, len(_INFERNO_ANCHORS)), _INFERNO_ANCHORS[:, c]
-        )
-        for c in range(3)
-    ],
-    axis=1,
-).astype(np.uint8)
-INVALID_COLOUR = np.array([128, 128, 128], dtype=np.uint8)
+NO_DEPTH = np.array([40, 40, 40], dtype=np.uint8)
+LEGEND_WIDTH = 72
+LEGEND_TICKS = 5
+
+
+def colour_map(t: np.ndarray) -> np.ndarray:
+    """``(...)`` values in ``[0, 1]`` (clipped; NaN → 0) → ``(..., 3)`` uint8 viridis."""
+    return LUT[np.round(np.clip(np.nan_to_num(t), 0.0, 1.0) * 255).astype(np.intp)]
 
 
 def depth_range(depth: np.ndarray, valid: np.ndarray | None = None) -> tuple[float, float]:
-    """The 2nd and 98th percentiles of the valid depth (robust display range), in metres."""
+    """Robust display range: the 2nd and 98th percentiles of the valid depth (metres)."""
     valid = np.isfinite(depth) & (depth > 0) if valid is None else valid
     if not valid.any():
-        return 0.0, 1.0
+        return 1.0, 2.0
     lo, hi = np.percentile(depth[valid], [2, 98])
-    return float(lo), float(max(hi, lo + 1e-6))
+    return float(lo), float(max(hi, lo * 1.001 + 1e-6))
 
 
-def colorize(
-    values: np.ndarray,
-    vmin: float,
-    vmax: float,
-    valid: np.ndarray | None = None,
-    *,
-    inverse: bool = True,
-) -> np.ndarray:
-    """``(H, W)`` values → ``(H, W, 3)`` uint8 colours; invalid pixels are grey.
+def colorize_depth(depth: np.ndarray, near: float, far: float) -> np.ndarray:
+    """``(H, W)`` depth → ``(H, W, 3)`` uint8, log scale, ``near`` yellow → ``far`` purple.
 
-    With ``inverse`` (default) colours follow ``1/value``, so near depth is bright and the
-    nearby structure, where depth errors matter most, gets most of the colour range.
+    Invalid pixels (≤ 0 or not finite) are dark grey.
     """
-    v = np.asarray(values, dtype=np.float64)
-    valid = np.isfinite(v) & (v > 0) if valid is None else valid & np.isfinite(v)
-    if inverse:
-        lo, hi = 1.0 / max(vmax, 1e-12), 1.0 / max(vmin, 1e-12)
-        t = (1.0 / np.where(valid & (v > 0), v, 1.0) - lo) / max(hi - lo, 1e-12)
-    else:
-        t = (v - vmin) / max(vmax - vmin, 1e-12)
-    idx = np.clip(np.nan_to_num(t) * 255.0, 0, 255).astype(np.uint8)
-    out = _LUT[idx]
-    out[~valid] = INVALID_COLOUR
-    return out
-
-
-def legend(
-    height: int, vmin: float, vmax: float, unit: str = "m", *, inverse: bool = True
-) -> np.ndarray:
-    """A vertical colour bar ``(height, 64, 3)`` with the range labelled (top = near)."""
-    h = max(height, 40)
-    ramp = np.linspace(vmin, vmax, h)[:, None].repeat(14, axis=1)
-    bar = colorize(ramp, vmin, vmax, np.ones_like(ramp, dtype=bool), inverse=inverse)
-    canvas = Image.new("RGB", (64, h), (255, 255, 255))
-    canvas.paste(Image.fromarray(bar), (2, 0))
-    draw = ImageDraw.Draw(canvas)
-    draw.text((19, 0), f"{vmin:.2f}", fill=(0, 0, 0))
-    draw.text((19, h - 11), f"{vmax:.2f}", fill=(0, 0, 0))
-    draw.text((19, h // 2 - 5), unit, fill=(0, 0, 0))
-    return np.asarray(canvas)
-
-
-def depth_with_legend(
-    depth: np.ndarray, vmin: float | None = None, vmax: float | None = None
-) -> np.ndarray:
-    """Colour-mapped depth with its legend on the right, ``(H, W + 64, 3)`` uint8."""
     valid = np.isfinite(depth) & (depth > 0)
-    if vmin is None or vmax is None:
-        vmin, vmax = depth_range(depth, valid)
-    return np.concatenate(
-        [colorize(depth, vmin, vmax, valid), legend(depth.shape[0], vmin, vmax)[: depth.shape[0]]],
-        axis=1,
-    )
+    log_d = np.log(np.where(valid, depth, near))
+    t = 1.0 - (log_d - np.log(near)) / max(np.log(far / near), 1e-12)
+    rgb = colour_map(t)
+    rgb[~valid] = NO_DEPTH
+    return rgb
+
+
+def depth_preview(
+    depth: np.ndarray, near: float | None = None, far: float | None = None, unit: str = "m"
+) -> np.ndarray:
+    """Colour-mapped depth with a legend on the right: ``(H, W + 72, 3)`` uint8.
+
+    Args:
+        depth: ``(H, W)`` depth (metres, or relative units: say so in ``unit``).
+        near, far: the display range; default :func:`depth_range`.
+        unit: the legend's unit label.
+    """
+    if near is None or far is None:
+        near, far = depth_range(depth)
+    h, w = depth.shape
+    canvas = np.full((h, w + LEGEND_WIDTH, 3), 255, dtype=np.uint8)
+    canvas[:, :w] = colorize_depth(depth, near, far)
+    ramp = np.geomspace(near, far, h)[:, None].repeat(14, axis=1)  # near at the top
+    canvas[:, w + 4 : w + 18] = colorize_depth(ramp, near, far)
+    image = Image.fromarray(canvas)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default()
+    for i in range(LEGEND_TICKS):
+        row = round(i * (h - 1) / (LEGEND_TICKS - 1))
+        value = float(ramp[row, 0])
+        draw.line([(w + 18, row), (w + 22, row)], fill=(0, 0, 0))
+        text_row = min(max(row - 5, 0), max(h - 11, 0))
+        draw.text((w + 24, text_row), f"{value:.2f} {unit}", fill=(0, 0, 0), font=font)
+    return np.asarray(image)
 
 
 def error_map(
     pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, max_rel: float = 0.5
 ) -> np.ndarray:
-    """Absolute relative error ``|p − g| / g`` colour-mapped over ``[0, max_rel]`` (bright = large)."""
+    """Absolute relative error ``|p − g| / g`` over ``[0, max_rel]``: dark = small, yellow = large."""
     rel = np.where(valid, np.abs(pred - gt) / np.where(valid, gt, 1.0), 0.0)
-    return colorize(rel, 0.0, max_rel, valid, inverse=False)
+    rgb = colour_map(rel / max_rel)
+    rgb[~valid] = NO_DEPTH
+    return rgb
 
 
-def normals_to_rgb(normals: np.ndarray) -> np.ndarray:
-    """``(3, H, W)`` unit normals → ``(H, W, 3)`` uint8 with the usual ``(n + 1) / 2`` mapping."""
-    return np.clip((np.moveaxis(normals, 0, -1) + 1.0) * 127.5, 0, 255).astype(np.uint8)
+def normals_to_rgb(normals: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+    """``(3, H, W)`` unit normals → ``(H, W, 3)`` uint8 as ``(n + 1) / 2`` (x red, y green, z blue)."""
+    rgb = np.round((np.moveaxis(normals, 0, -1) + 1.0) * 127.5).clip(0, 255).astype(np.uint8)
+    if valid is not None:
+        rgb[~valid] = NO_DEPTH
+    return rgb
 
 
 def hstack(panels: list[np.ndarray], gap: int = 4) -> np.ndarray:
-    """Panels of equal height side by side with white gaps."""
+    """``(H_i, W_i, 3)`` uint8 panels side by side, top-aligned, with white gaps."""
     h = max(p.shape[0] for p in panels)
     parts = []
     for i, p in enumerate(panels):

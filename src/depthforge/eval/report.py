@@ -78,12 +78,14 @@ def _format(value: float) -> str:
 
 
 def render_table(results: EvalResult | Sequence[EvalResult], labels: Sequence[str] = ()) -> Table:
-    """A rich table with one row per result and one column per metric (arrows say which way
-    is better); the caption names the protocol(s).
+    """A rich table with one row per metric and one column per result (arrows say which way
+    is better), then the image and exclusion counts; the caption names the protocol(s).
+
+    Metrics run down the rows so that the nine standard metrics fit an 80-column terminal.
 
     Args:
         results: one result or several (e.g. several models under one protocol).
-        labels: row labels (default: the prediction folder from ``settings`` or the index).
+        labels: column labels (default: the prediction folder from ``settings`` or the index).
     """
     items = [results] if isinstance(results, EvalResult) else list(results)
     if not items:
@@ -93,13 +95,16 @@ def render_table(results: EvalResult | Sequence[EvalResult], labels: Sequence[st
         keys += [k for k in r.metrics if k not in keys]
     protocols = sorted({r.protocol.name for r in items})
     table = Table(caption=f"protocol: {', '.join(protocols)}")
-    table.add_column("run")
-    for key in keys:
-        table.add_column(f"{key} {'↑' if key in HIGHER_IS_BETTER else '↓'}", justify="right")
-    table.add_column("images", justify="right")
-    table.add_column("excluded", justify="right")
+    table.add_column("metric")
     for i, r in enumerate(items):
         label = labels[i] if i < len(labels) else str(r.settings.get("predictions", i))
-        cells = [_format(r.metrics[k]) if k in r.metrics else "—" for k in keys]
-        table.add_row(label, *cells, str(r.n_images), str(r.n_excluded))
+        table.add_column(label, justify="right", overflow="fold")
+    for key in keys:
+        arrow = "↑" if key in HIGHER_IS_BETTER else "↓"
+        table.add_row(
+            f"{key} {arrow}",
+            *(_format(r.metrics[key]) if key in r.metrics else "—" for r in items),
+        )
+    table.add_row("images", *(str(r.n_images) for r in items), end_section=False)
+    table.add_row("excluded", *(str(r.n_excluded) for r in items))
     return table

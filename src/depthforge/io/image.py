@@ -40,6 +40,12 @@ def read_rgb(path: str | Path) -> np.ndarray:
     return np.asarray(img.convert("RGB"))
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(path: str | Path):
     """Yield a temporary path beside ``path``; on success rename it over ``path`` atomically.

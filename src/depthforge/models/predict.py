@@ -28,8 +28,8 @@ import torch.nn.functional as F
 from depthforge.errors import DataError
 from depthforge.io import open_image, save_depth_npy, save_depth_png16, save_rgb
 from depthforge.models.base import DepthModel
-from depthforge.models.colorize import depth_preview
 from depthforge.types import OutputSpace
+from depthforge.viz import depth_preview
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm")
 FORMATS = {"npy": ".npy", "png16": ".png", "color": ".png"}
@@ -289,3 +289,53 @@ def predict_paths(
         if progress is not None:
             progress(len(summary.written) + len(summary.skipped), len(paths))
     return summary
+
+
+def predict_dataset(
+    model_or_folder: DepthModel | str | Path,
+    dataset,
+    out_dir: str | Path,
+    *,
+    batch_size: int = 4,
+    size: tuple[int, int] | None = None,
+    overwrite: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Predict every sample of a dataset into ``out_dir`` in the layout ``depthforge eval`` reads
+    (:func:`depthforge.eval.save_prediction`: one ``.npy`` per sample id, at its resolution).
+
+    Consecutive samples of equal size share a forward pass.
+
+    Returns:
+        The number of predictions written.
+    """
+    from depthforge.eval.predictions import save_prediction
+    from depthforge.models.io import load_model
+
+    out_dir = Path(out_dir)
+    if not overwrite and out_dir.is_dir() and any(out_dir.iterdir()):
+        raise DataError(out_dir, "already holds files; pass overwrite=True (--overwrite)")
+    model = (
+        model_or_folder if isinstance(model_or_folder, DepthModel) else load_model(model_or_folder)
+    )
+    total, done, pending = len(dataset), 0, []
+
+    def flush() -> None:
+        nonlocal done
+        images = torch.stack([s.image for s in pending])
+        depth = predict(model, images, batch_size=batch_size, size=size).depth[:, 0].cpu().numpy()
+        for sample, d in zip(pending, depth, strict=True):
+            save_prediction(out_dir, sample.id, d)
+        done += len(pending)
+        pending.clear()
+        if progress is not None:
+            progress(done, total)
+
+    for index in range(total):
+        sample = dataset[index]
+        if pending and (len(pending) == batch_size or pending[0].size != sample.size):
+            flush()
+        pending.append(sample)
+    if pending:
+        flush()
+    return total

@@ -1,0 +1,190 @@
+"""The command line end to end on a tiny synthetic folder: output, files and exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from depthforge import cli
+from depthforge.data.folder import FolderDataset
+
+
+def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """Run ``depthforge ARGS`` in-process; returns (exit code, stdout, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["depthforge", *args])
+    code = 0
+    try:
+        cli.main()
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def synth_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli") / "synth"
+    from depthforge.synth import write_synth_folder
+
+    write_synth_folder(root, scenes=2, frames=3, size=(32, 24), seed=3)
+    return root
+
+
+def test_synth_refuses_to_overwrite_without_flag(monkeypatch, capsys, tmp_path):
+    out = tmp_path / "w"
+    code, stdout, _ = run_cli(
+        monkeypatch, capsys, "synth", str(out), "--scenes", "1", "--frames", "2", "--size", "32x24"
+    )
+    assert code == 0 and "wrote 2 frames" in stdout
+    assert len(FolderDataset(out)) == 2
+    code, _, err = run_cli(monkeypatch, capsys, "synth", str(out), "--scenes", "1", "--frames", "2")
+    assert code == 2 and "--overwrite" in err
+    code, _, err = run_cli(monkeypatch, capsys, "synth", str(tmp_path / "x"), "--size", "32by24")
+    assert code == 2 and "WIDTHxHEIGHT" in err
+
+
+def test_inspect_ids_prints_only_the_split_ids(monkeypatch, capsys, synth_root):
+    code, out, _ = run_cli(
+        monkeypatch,
+        capsys,
+        "inspect",
+        "-d",
+        "folder",
+        "-r",
+        str(synth_root),
+        "--split",
+        "val",
+        "--ids",
+    )
+    assert code == 0
+    assert out.split() == (synth_root / "splits" / "val.txt").read_text().split()
+
+
+def test_inspect_reports_counts_and_range(monkeypatch, capsys, synth_root):
+    code, out, _ = run_cli(monkeypatch, capsys, "inspect", "-d", "folder", "-r", str(synth_root))
+    assert code == 0
+    assert "6 (6 inspected)" in out and "32x24" in out
+
+
+def test_baseline_then_eval_matches_an_independent_computation(
+    monkeypatch, capsys, synth_root, tmp_path
+):
+    preds = tmp_path / "const"
+    code, out, _ = run_cli(
+        monkeypatch,
+        capsys,
+        "baseline",
+        str(preds),
+        "-d",
+        "folder",
+        "-r",
+        str(synth_root),
+        "--split",
+        "val",
+        "--depth",
+        "2.5",
+    )
+    assert code == 0 and "wrote 3 predictions" in out
+    report = tmp_path / "r.json"
+    code, out, _ = run_cli(
+        monkeypatch,
+        capsys,
+        "eval",
+        str(preds),
+        "-d",
+        "folder",
+        "-r",
+        str(synth_root),
+        "--split",
+        "val",
+        "--json",
+        str(report),
+    )
+    assert code == 0 and "abs_rel" in out
+    result = json.loads(report.read_text())
+    assert result["protocol"]["name"] == "synth"
+    data = FolderDataset(synth_root, "val")
+    per_image = []
+    for sample in data:
+        g = sample.depth[sample.mask].double().numpy()
+        per_image.append(np.mean(np.abs(g - 2.5) / g))
+    assert result["metrics"]["abs_rel"] == pytest.approx(np.mean(per_image), rel=1e-6)
+    assert result["n_images"] == 3
+
+
+def test_bad_inputs_exit_2_with_one_line(monkeypatch, capsys, synth_root, tmp_path):
+    code, _, err = run_cli(
+        monkeypatch, capsys, "eval", str(tmp_path / "nope"), "-d", "folder", "-r", str(synth_root)
+    )
+    assert code == 2 and "predictions folder not found" in err and str(tmp_path / "nope") in err
+    code, _, err = run_cli(monkeypatch, capsys, "inspect", "-d", "nyuu", "-r", str(synth_root))
+    assert code == 2 and "unknown dataset 'nyuu'" in err and "nyu" in err
+    code, _, err = run_cli(monkeypatch, capsys, "inspect", "-d", "folder", "-r", str(tmp_path))
+    assert code == 2 and "no images/ folder" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_predict_a_split_then_eval_reads_every_prediction(
+    monkeypatch, capsys, synth_root, tmp_path
+):
+    from depthforge.models import create_model, save_model
+
+    save_model(create_model("fcrn_resnet18", input_size=(48, 64)), tmp_path / "m")
+    preds = tmp_path / "preds"
+    code, out, _ = run_cli(
+        monkeypatch,
+        capsys,
+        "predict",
+        "--model",
+        str(tmp_path / "m"),
+        "--out",
+        str(preds),
+        "-d",
+        "folder",
+        "-r",
+        str(synth_root),
+        "--split",
+        "val",
+    )
+    assert code == 0 and "wrote 3 predictions" in out
+    code, out, _ = run_cli(
+        monkeypatch,
+        capsys,
+        "eval",
+        str(preds),
+        "-d",
+        "folder",
+        "-r",
+        str(synth_root),
+        "--split",
+        "val",
+        "--json",
+        str(tmp_path / "r.json"),
+    )
+    assert code == 0 and "abs_rel" in out
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert result["n_images"] == 3 and not result["missing_ids"]
+
+
+def test_train_a_shipped_recipe_with_overrides_and_resume(monkeypatch, capsys, tmp_path):
+    run = tmp_path / "run"
+    tiny = [
+        f"out_dir={run}",
+        "loop.steps=2",
+        "loop.batch_size=2",
+        "loop.val_every=2",
+        "loop.ckpt_every=1",
+        "model.overrides.input_size=[48,64]",
+        "train_data.options={scenes: 1, frames: 2, size: [64, 48]}",
+        "val_data.options={scenes: 1, frames: 2, size: [64, 48]}",
+    ]
+    code, out, err = run_cli(monkeypatch, capsys, "train", "synth_demo", *tiny)
+    assert code == 0, err
+    assert (run / "model" / "model.safetensors").is_file() and (run / "last.pt").is_file()
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert records[-1]["step"] == 2 and "abs_rel" in records[-1]["val"]
+    code, _, err = run_cli(monkeypatch, capsys, "train", "synth_demo", *tiny, "loop.stpes=3")
+    assert code == 2 and "did you mean loop.'steps'" in err
