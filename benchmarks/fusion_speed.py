@@ -18,17 +18,7 @@ import scipy.sparse.linalg
 import torch
 
 from depthforge.geometry.fusion import fuse_depth_gradients, fuse_depth_gradients_robust
-
-
-def best_s(fn: Callable[[], object], repeats: int) -> float:
-    """Fastest of ``repeats`` runs after a warm-up (the least disturbed on a shared machine)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+from timing import best_seconds
 
 
 def sparse_system(h: int, w: int, alpha: float) -> tuple[scipy.sparse.csc_matrix, Callable]:
@@ -61,9 +51,9 @@ def main() -> None:
     gx = 0.1 * torch.randn(1, 1, h, w, generator=gen, dtype=torch.float64)
     gy = 0.1 * torch.randn(1, 1, h, w, generator=gen, dtype=torch.float64)
 
-    t_dct64 = best_s(lambda: fuse_depth_gradients(depth, gx, gy, alpha), args.repeats)
+    t_dct64 = best_seconds(lambda: fuse_depth_gradients(depth, gx, gy, alpha), args.repeats)
     d32, gx32, gy32 = depth.float(), gx.float(), gy.float()
-    t_dct32 = best_s(lambda: fuse_depth_gradients(d32, gx32, gy32, alpha), args.repeats)
+    t_dct32 = best_seconds(lambda: fuse_depth_gradients(d32, gx32, gy32, alpha), args.repeats)
     start = time.perf_counter()
     a, rhs = sparse_system(h, w, alpha)
     t_build = time.perf_counter() - start
@@ -73,7 +63,7 @@ def main() -> None:
     t_sparse = time.perf_counter() - start
     ours = fuse_depth_gradients(depth, gx, gy, alpha)[0, 0].numpy()
     rel = np.abs(ours - reference).max() / np.abs(reference).max()
-    t_robust = best_s(
+    t_robust = best_seconds(
         lambda: fuse_depth_gradients_robust(d32, gx32, gy32, alpha, eps=1e-2, irls_iters=5),
         max(1, args.repeats // 2),
     )

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 import torch
 
 from depthforge.models import create_model, export_onnx
+from timing import best_seconds
 
 DEFAULT_MODELS = [
     "eigen2014_fine",
@@ -30,17 +29,6 @@ DEFAULT_MODELS = [
     "fcrn_resnet50_slow",
     "two_stream",
 ]
-
-
-def best_s(fn: Callable[[], object], repeats: int) -> float:
-    """Fastest of ``repeats`` runs after a warm-up (the least disturbed on a shared machine)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
@@ -70,7 +58,7 @@ def main() -> None:
         depth = out if isinstance(out, torch.Tensor) else out.depth
         params = sum(p.numel() for p in model.parameters()) / 1e6
         with torch.no_grad():
-            eager = args.batch / best_s(partial(model, x), args.repeats)
+            eager = args.batch / best_seconds(partial(model, x), args.repeats)
         onnx_rate = "n/a (onnxruntime missing)"
         if ort is not None:
             with tempfile.TemporaryDirectory() as tmp:
@@ -83,7 +71,7 @@ def main() -> None:
                     str(path), options, providers=["CPUExecutionProvider"]
                 )
                 run = partial(session.run, None, {"images": x.numpy()})
-                rate = args.batch / best_s(run, args.repeats)
+                rate = args.batch / best_seconds(run, args.repeats)
                 del run, session
                 onnx_rate = f"{rate:.2f}"
         size = f"{depth.shape[-2]}×{depth.shape[-1]}"

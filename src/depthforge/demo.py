@@ -154,7 +154,7 @@ def write_report(
         "constant depth (the constant minimising AbsRel on the training set)."
     )
     report.heading("Predictions on held-out frames")
-    report.images(prediction_panels(model, val_set, PANEL_FRAMES))
+    report.images(prediction_panels(model, val_set, PANEL_FRAMES), zoom=2)
     records = read_metrics(Path(cfg.out_dir) / METRICS_LOG)
     report.heading("Learning curve")
     report.raw_svg(

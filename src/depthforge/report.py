@@ -103,11 +103,13 @@ class HtmlReport:
     def paragraph(self, text: str) -> None:
         self.body.append(f"<p>{html.escape(text)}</p>")
 
-    def images(self, captioned: list[tuple[str, np.ndarray]]) -> None:
-        """A row of images, each with its caption."""
+    def images(self, captioned: list[tuple[str, np.ndarray]], zoom: int = 1) -> None:
+        """A row of images, each with its caption, shown ``zoom`` times larger (pixelated)."""
         for caption, image in captioned:
+            width = image.shape[1] * zoom
             self.body.append(
-                f'<figure><img src="{png_data_uri(image)}" alt="{html.escape(caption)}">'
+                f'<figure><img src="{png_data_uri(image)}" alt="{html.escape(caption)}" '
+                f'width="{width}" style="image-rendering:pixelated">'
                 f"<figcaption>{html.escape(caption)}</figcaption></figure>"
             )
         self.body.append("<br>")
