@@ -144,16 +144,18 @@ class Cylinder:
         dx, dy, dz = dirs[:, 0], dirs[:, 1], dirs[:, 2]
         # Side: the ray's xy projection meets the circle, at a height inside [0, height].
         side = _side_root(o, dx, dy, self.radius, near)
-        z_side = o[2] + side * dz
-        side = np.where((z_side >= 0.0) & (z_side <= self.height), side, np.inf)
-        # Caps: the planes z = 0 and z = height, inside the disc.
-        best = side
-        for z_cap in (0.0, self.height):
-            with np.errstate(divide="ignore", invalid="ignore"):
+        # Misses are t = inf; inf · 0 (a horizontal ray) gives NaN, which every comparison below
+        # rejects, so NaN is the right answer there and its warning is noise.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z_side = o[2] + side * dz
+            side = np.where((z_side >= 0.0) & (z_side <= self.height), side, np.inf)
+            # Caps: the planes z = 0 and z = height, inside the disc.
+            best = side
+            for z_cap in (0.0, self.height):
                 t = (z_cap - o[2]) / dz
-            x, y = o[0] + t * dx, o[1] + t * dy
-            inside = (t > near) & (x * x + y * y <= self.radius**2)
-            best = np.minimum(best, np.where(inside, t, np.inf))
+                x, y = o[0] + t * dx, o[1] + t * dy
+                inside = (t > near) & (x * x + y * y <= self.radius**2)
+                best = np.minimum(best, np.where(inside, t, np.inf))
         return best
 
     def normal_at(self, points: np.ndarray) -> np.ndarray:
