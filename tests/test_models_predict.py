@@ -151,3 +151,23 @@ def test_missing_inputs_and_bad_format_are_refused(tmp_path):
         predict_paths(small_model(), [tmp_path / "nope"], tmp_path / "out")
     with pytest.raises(ValueError, match="format must be one of"):
         predict_paths(small_model(), [], tmp_path / "out", format="exr")
+
+
+def test_a_video_gives_one_prediction_per_frame(tmp_path):
+    cv2 = pytest.importorskip("cv2", reason="OpenCV decodes videos")
+    path = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 5, (32, 24))
+    for level in (30, 120, 220):
+        writer.write(np.full((24, 32, 3), level, np.uint8))
+    writer.release()
+    summary = predict_paths(small_model(), [path], tmp_path / "out")
+    assert [p.name for p in summary.written] == [f"clip_{i:06d}.npy" for i in range(3)]
+    red = [float(np.load(p).mean()) for p in summary.written]  # the double predicts the red channel
+    assert red == pytest.approx([30 / 255, 120 / 255, 220 / 255], abs=0.03)
+
+
+def test_an_unreadable_video_is_skipped_and_reported(tmp_path):
+    (tmp_path / "broken.mp4").write_bytes(b"not a video at all")
+    with pytest.warns(UserWarning, match="broken.mp4"):
+        summary = predict_paths(small_model(), [tmp_path / "broken.mp4"], tmp_path / "out")
+    assert summary.written == [] and summary.skipped[0][0].name == "broken.mp4"

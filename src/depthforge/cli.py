@@ -411,7 +411,7 @@ def parse_wh(text: str | None) -> tuple[int, int] | None:
 @app.command()
 def predict(
     inputs: Annotated[
-        list[Path] | None, typer.Argument(help="Images and/or folders of images.")
+        list[Path] | None, typer.Argument(help="Images, videos and/or folders of them.")
     ] = None,
     model: Annotated[
         Path, typer.Option(help="A saved model folder (config.json + model.safetensors).")

@@ -32,6 +32,7 @@ from depthforge.types import OutputSpace
 from depthforge.viz import depth_preview
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 FORMATS = {"npy": ".npy", "png16": ".png", "color": ".png"}
 PNG16_SCALE = 1000.0  # png16 output stores millimetres (depth · 1000)
 
@@ -166,19 +167,22 @@ class PredictSummary:
 
 
 def collect_images(inputs: Iterable[str | Path]) -> list[Path]:
-    """Image files named by ``inputs`` (files, or folders whose image files are taken sorted)."""
+    """Image and video files named by ``inputs`` (files, or folders whose image and video files
+    are taken sorted)."""
     found: list[Path] = []
     for item in map(Path, inputs):
         if item.is_dir():
             found.extend(
                 sorted(
-                    p for p in item.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                    p
+                    for p in item.iterdir()
+                    if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES + VIDEO_SUFFIXES
                 )
             )
         elif item.is_file():
             found.append(item)
         else:
-            raise DataError(item, "input not found (expected an image file or a folder)")
+            raise DataError(item, "input not found (expected an image, a video or a folder)")
     stems: dict[str, Path] = {}
     for path in found:
         if path.stem in stems:
@@ -202,25 +206,55 @@ def load_rgb_tensor(path: Path, notes: list[str]) -> torch.Tensor:
     return torch.from_numpy(array.copy()).permute(2, 0, 1).float().div_(255.0)
 
 
-def same_size_batches(
-    paths: list[Path], batch_size: int, summary: PredictSummary
-) -> Iterator[tuple[list[Path], torch.Tensor]]:
-    """Read images in order and yield runs of at most ``batch_size`` equal-sized ones; corrupt
-    images are skipped with a warning and recorded in ``summary.skipped``."""
-    pending: list[tuple[Path, torch.Tensor]] = []
+def video_frames(path: Path) -> Iterator[torch.Tensor]:
+    """The frames of a video as ``(3, H, W)`` float RGB in ``[0, 1]`` (decoded with OpenCV)."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise DataError(path, "cannot open the video (corrupt, or a codec OpenCV lacks)")
+    try:
+        count = 0
+        while True:
+            ok, bgr = capture.read()
+            if not ok:
+                break
+            count += 1
+            yield torch.from_numpy(bgr[..., ::-1].copy()).permute(2, 0, 1).float().div_(255.0)
+        if count == 0:
+            raise DataError(path, "the video holds no decodable frame")
+    finally:
+        capture.release()
+
+
+def input_frames(paths: list[Path], summary: PredictSummary) -> Iterator[tuple[str, torch.Tensor]]:
+    """``(output name, image)`` for each image, and for each frame of each video
+    (``<stem>_<frame:06d>``); unreadable inputs are skipped with a warning and recorded in
+    ``summary.skipped``."""
     for path in paths:
         try:
-            image = load_rgb_tensor(path, summary.notes)
+            if path.suffix.lower() in VIDEO_SUFFIXES:
+                for index, frame in enumerate(video_frames(path)):
+                    yield f"{path.stem}_{index:06d}", frame
+            else:
+                yield path.stem, load_rgb_tensor(path, summary.notes)
         except DataError as exc:
             warnings.warn(f"skipping {exc}", stacklevel=3)
             summary.skipped.append((path, exc.problem))
-            continue
+
+
+def same_size_batches(
+    frames: Iterator[tuple[str, torch.Tensor]], batch_size: int
+) -> Iterator[tuple[list[str], torch.Tensor]]:
+    """Runs of at most ``batch_size`` consecutive equal-sized images, with their names."""
+    pending: list[tuple[str, torch.Tensor]] = []
+    for name, image in frames:
         if pending and (len(pending) == batch_size or pending[0][1].shape != image.shape):
-            yield [p for p, _ in pending], torch.stack([t for _, t in pending])
+            yield [n for n, _ in pending], torch.stack([t for _, t in pending])
             pending = []
-        pending.append((path, image))
+        pending.append((name, image))
     if pending:
-        yield [p for p, _ in pending], torch.stack([t for _, t in pending])
+        yield [n for n, _ in pending], torch.stack([t for _, t in pending])
 
 
 def write_depth(path: Path, depth: np.ndarray, fmt: str, space: OutputSpace) -> None:
@@ -247,13 +281,15 @@ def predict_paths(
 
     Args:
         model_or_folder: a model, or a folder saved by :func:`depthforge.models.save_model`.
-        inputs: image files and/or folders of images.
+        inputs: image files, video files (one output per frame, ``<stem>_<frame:06d>``) and/or
+            folders of them.
         out_dir: output folder, ``<stem>.npy`` (float32 metres), ``<stem>.png`` (``png16``:
             uint16 millimetres, 0 = invalid) or ``<stem>.png`` (``color``: preview + legend).
         format: ``"npy"``, ``"png16"`` or ``"color"``.
         batch_size, size: as in :func:`predict`.
         overwrite: allow writing into a folder that already holds ``.npy``/``.png`` results.
-        progress: called as ``progress(done, total)`` after each batch.
+        progress: called as ``progress(done, total)`` after each batch (``total`` is None
+            when a video is among the inputs: its length is known only once decoded).
 
     Returns:
         :class:`PredictSummary`; unreadable images are skipped (warned) and listed there.
@@ -278,16 +314,18 @@ def predict_paths(
         model_or_folder if isinstance(model_or_folder, DepthModel) else load_model(model_or_folder)
     )
     paths = collect_images(inputs)
+    has_video = any(p.suffix.lower() in VIDEO_SUFFIXES for p in paths)
+    total = None if has_video else len(paths)  # a video's length is known only once decoded
     summary = PredictSummary()
-    for batch_paths, batch in same_size_batches(paths, batch_size, summary):
+    for names, batch in same_size_batches(input_frames(paths, summary), batch_size):
         prediction = predict(model, batch, batch_size=batch_size, size=size)
         summary.output_space = prediction.output_space
-        for path, depth in zip(batch_paths, prediction.depth[:, 0].cpu().numpy(), strict=True):
-            target = out_dir / f"{path.stem}{FORMATS[format]}"
+        for name, depth in zip(names, prediction.depth[:, 0].cpu().numpy(), strict=True):
+            target = out_dir / f"{name}{FORMATS[format]}"
             write_depth(target, depth, format, prediction.output_space)
             summary.written.append(target)
         if progress is not None:
-            progress(len(summary.written) + len(summary.skipped), len(paths))
+            progress(len(summary.written) + len(summary.skipped), total)
     return summary
 
 
