@@ -136,7 +136,8 @@ def write_report(
     """The demo's HTML report."""
     report = HtmlReport("depthforge demo: monocular depth on the synthetic world")
     report.paragraph(
-        f"{cfg.model.name} trained from scratch with the {cfg.loss.name} loss for {steps} steps "
+        f"{cfg.model.name} trained from scratch with the {cfg.loss.name} loss "
+        f"{cfg.loss.kwargs or ''} for {steps} steps "
         f"({seconds / 60:.1f} min end to end on {torch.get_num_threads()} CPU threads); "
         f"validation: {len(val_set)} held-out frames of unseen scenes, protocol '{cfg.protocol}'."
     )
