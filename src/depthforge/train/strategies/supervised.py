@@ -1,9 +1,4 @@
-"""Strategies: what a batch is supervised with. Each is a small callable
-``strategy(model, batch) -> (loss, logs)`` that the :class:`~depthforge.train.trainer.Trainer` runs.
-
-Adding a strategy: write a dataclass with ``__call__(model, batch)``, register a builder in
-``STRATEGIES``; the trainer needs nothing else.
-"""
+"""Supervised metric depth: a dense loss between the prediction and the ground truth."""
 
 from __future__ import annotations
 
@@ -112,6 +107,3 @@ def build_supervised(
             f"unknown supervised loss {loss_name!r}; known: {', '.join(sorted(table))}"
         )
     return SupervisedDepth(table[loss_name], output_space, dict(loss_kwargs))
-
-
-STRATEGIES: dict[str, Callable[..., Any]] = {"supervised": build_supervised}

@@ -1,0 +1,31 @@
+"""Strategies: what a batch is supervised with. Each is a small callable
+``strategy(model, batch) -> (loss, logs)`` that the :class:`~depthforge.train.trainer.Trainer` runs.
+
+Adding a strategy: write a module here with a callable class and a builder
+``build(loss_name, loss_kwargs, output_space) -> strategy``, and register the builder in
+``STRATEGIES``; the trainer needs nothing else.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from depthforge.train.strategies.supervised import (
+    LossSpec,
+    SupervisedDepth,
+    build_supervised,
+    convert_prediction,
+    supervised_losses,
+    target_at,
+)
+
+STRATEGIES: dict[str, Callable[..., Any]] = {"supervised": build_supervised}
+
+__all__ = [
+    "STRATEGIES",
+    "LossSpec",
+    "SupervisedDepth",
+    "build_supervised",
+    "convert_prediction",
+    "supervised_losses",
+    "target_at",
+]
