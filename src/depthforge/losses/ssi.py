@@ -28,6 +28,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from depthforge.eval.align import least_squares_scale_shift
 from depthforge.losses._common import (
     check_map,
     check_reduction,
@@ -70,19 +71,10 @@ def compute_scale_and_shift(
     Returns:
         ``(s, t)``, each ``(B,)``.
     """
-    m = mask.to(pred.dtype)
-    dims = (1, 2, 3)
-    a_00 = (m * pred * pred).sum(dims)
-    a_01 = (m * pred).sum(dims)
-    a_11 = m.sum(dims)
-    b_0 = (m * pred * target).sum(dims)
-    b_1 = (m * target).sum(dims)
-    det = a_00 * a_11 - a_01 * a_01
-    valid = det > 0
-    safe_det = torch.where(valid, det, torch.ones_like(det))
-    scale = torch.where(valid, (a_11 * b_0 - a_01 * b_1) / safe_det, 0 * det)
-    shift = torch.where(valid, (-a_01 * b_0 + a_00 * b_1) / safe_det, 0 * det)
-    return scale, shift
+    # One solver serves the loss and the evaluation's alignment (depthforge.eval.align).
+    return least_squares_scale_shift(
+        pred.flatten(1), target.flatten(1), mask.flatten(1), with_shift=True
+    )
 
 
 def gradient_matching_term(
