@@ -105,7 +105,7 @@ def test_baseline_then_eval_matches_an_independent_computation(
     )
     assert code == 0 and "abs_rel" in out
     result = json.loads(report.read_text())
-    assert result["protocol"]["name"] == "synth"
+    assert result["protocol"]["name"] == "dense"
     data = FolderDataset(synth_root, "val")
     per_image = []
     for sample in data:

@@ -37,7 +37,7 @@ def test_baseline_is_the_constant_scored_by_the_same_protocol(demo):
     from depthforge.synth import SynthDataset
 
     val = SynthDataset(split="val", scenes=1, frames=2, size=(64, 48), kind="indoor")
-    evaluator = Evaluator("synth")
+    evaluator = Evaluator("dense")
     for sample in val:
         evaluator.add(torch.full_like(sample.depth, demo.baseline_depth), sample.depth, sample.mask)
     assert evaluator.result().metrics["abs_rel"] == pytest.approx(demo.baseline_metrics["abs_rel"])
@@ -50,7 +50,7 @@ def test_saved_model_reproduces_the_reported_metrics(demo):
     from depthforge.synth import SynthDataset
 
     model = load_model(demo.model_dir)
-    evaluator = Evaluator("synth")
+    evaluator = Evaluator("dense")
     for sample in SynthDataset(split="val", scenes=1, frames=2, size=(64, 48), kind="indoor"):
         evaluator.add(
             predict(model, sample.image[None]).depth, sample.depth[None], sample.mask[None]

@@ -278,8 +278,8 @@ DEFAULT_PROTOCOL = {
     "kitti": "kitti_eigen",
     "make3d": "make3d_c1",
     "diw": "diw",
-    "synth": "synth",
-    "folder": "synth",
+    "synth": "dense",
+    "folder": "dense",
 }
 """The protocol ``depthforge eval`` uses when ``--protocol`` is not given."""
 

@@ -284,13 +284,14 @@ _PROTOCOLS: tuple[Protocol, ...] = (
         metrics=("abs_rel", "log10", "rmse"),
     ),
     Protocol(
-        "synth",
-        "depthforge synthetic world: every pixel with depth, 1e-3 < g < 150, "
-        "clamp [1e-3, 150], per image",
+        "dense",
+        "every pixel with ground truth, no crop, 1e-3 < g < 150, clamp [1e-3, 150], per image "
+        "(the synthetic world, your own folders)",
         min_depth=1e-3,
         max_depth=150.0,
         clamp=(1e-3, 150.0),
-        gt_variant="synthetic",
+        gt_variant="any",
+        aliases=("synth",),
     ),
     Protocol(
         "diw",

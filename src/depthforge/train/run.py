@@ -117,7 +117,7 @@ def build_training(
     validate = None
     if val_set is not None:
         if cfg.protocol is None:
-            raise DepthforgeError("val_data is set but protocol is not (e.g. protocol: synth)")
+            raise DepthforgeError("val_data is set but protocol is not (e.g. protocol: dense)")
         validate = make_validator(
             val_set, cfg.protocol, align=cfg.align, batch_size=cfg.loop.batch_size
         )
