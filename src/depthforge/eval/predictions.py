@@ -208,7 +208,11 @@ def evaluate_predictions(
             progress(index + 1, total)
     if len(evaluator) == 0:
         raise DataError(folder, f"none of the {total} samples has a prediction here")
-    clash = (gt_variants & KNOWN_GT_VARIANTS) - {proto.gt_variant}
+    clash = (
+        set()
+        if proto.gt_variant == "any"
+        else (gt_variants & KNOWN_GT_VARIANTS) - {proto.gt_variant}
+    )
     if clash:
         warnings.warn(
             f"protocol {proto.name!r} expects {proto.gt_variant!r} ground truth but the dataset "

@@ -134,7 +134,7 @@ class Protocol:
             NaN → lo and ±inf → hi/lo; ``None`` = no clamp (non-positive predictions are an error).
         alignment: default alignment mode (see :mod:`depthforge.eval.align`).
         reduction: ``"image"`` (mean of per-image metrics) or ``"pixel"`` (pooled over all pixels).
-        gt_variant: the ground truth the protocol expects (``"raw"``, ``"filled"``,
+        gt_variant: the ground truth the protocol expects (``"any"``, ``"raw"``, ``"filled"``,
             ``"velodyne"``, ``"annotated"``, ``"laser"``, ``"relative"``).
         metrics: metric keys this protocol reports.
         task: ``"depth"`` (dense metrics) or ``"ordinal"`` (WHDR on point pairs).
