@@ -127,14 +127,16 @@ def test_full_disk_while_saving_keeps_the_last_good_checkpoint(tmp_path, monkeyp
 
 def test_step_sampler_is_a_function_of_seed_and_step_and_shards_exactly():
     full = StepBatchSampler(10, 4, 6, seed=3)
-    batches = list(full)
+    keyed = list(full)
+    assert all(step == s for s, batch in enumerate(keyed) for _, step in batch)
+    batches = [[index for index, _ in batch] for batch in keyed]
     assert batches == [full.batch_at(s) for s in range(6)]
-    assert list(StepBatchSampler(10, 4, 6, seed=3, start_step=4)) == batches[4:]
+    assert list(StepBatchSampler(10, 4, 6, seed=3, start_step=4)) == keyed[4:]
     # An epoch (2 steps of 4 out of 10) never repeats an index.
     assert len(set(batches[0]) | set(batches[1])) == 8
     shards = [list(StepBatchSampler(10, 4, 6, seed=3, rank=r, num_replicas=2)) for r in range(2)]
     for step in range(6):
-        assert sorted(shards[0][step] + shards[1][step]) == sorted(batches[step])
+        assert sorted(shards[0][step] + shards[1][step]) == sorted(keyed[step])
 
 
 def test_unknown_config_key_names_the_nearest_known_key(tmp_path):
@@ -172,3 +174,18 @@ def test_collate_pads_pairs_and_marks_padding():
     assert batch.pair_mask.tolist() == [[True, False], [True, True]]
     assert batch.relations.tolist() == [[1, 0], [-1, 0]]
     assert batch.ids == ["a", "b"]
+
+
+def test_recipe_transforms_are_a_function_of_seed_index_and_step():
+    from depthforge.train.augment import AugmentedDataset, build_transforms
+
+    data = AugmentedDataset(
+        ToyDepth(n=4, size=8), build_transforms([{"random_crop": [4, 4]}, {"hflip": 0.5}]), seed=1
+    )
+    a, b = data[(2, 5)], data[(2, 5)]
+    torch.testing.assert_close(a.image, b.image)
+    assert a.image.shape == (3, 4, 4)
+    crops = {tuple(data[(2, step)].image.flatten()[:4].tolist()) for step in range(12)}
+    assert len(crops) > 1  # another step, another augmentation
+    with pytest.raises(DepthforgeError, match="unknown transform 'flip'; known: resize"):
+        build_transforms([{"flip": 0.5}])

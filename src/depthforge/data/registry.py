@@ -18,6 +18,7 @@ DATASETS: dict[str, str] = {
     "tum": "depthforge.data.tum:TumRGBD",
     "diw": "depthforge.data.diw:DIW",
     "synth": "depthforge.synth.dataset:SynthDataset",
+    "colmap": "depthforge.data.colmap:ColmapMVS",
 }
 
 

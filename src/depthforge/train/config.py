@@ -26,6 +26,7 @@ class DataConfig:
     root: str | None = None
     split: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    transforms: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -95,7 +96,7 @@ class TrainConfig:
         return asdict(self)
 
 
-FREE_FORM = {"options", "overrides", "kwargs"}
+FREE_FORM = {"options", "overrides", "kwargs", "transforms"}
 
 
 def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

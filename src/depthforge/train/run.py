@@ -15,6 +15,7 @@ from depthforge.data.collate import collate_samples
 from depthforge.data.registry import open_dataset
 from depthforge.errors import DataError, DepthforgeError
 from depthforge.io.image import write_atomic
+from depthforge.train.augment import AugmentedDataset, build_transforms
 from depthforge.train.config import DataConfig, TrainConfig
 from depthforge.train.strategies import STRATEGIES
 from depthforge.train.trainer import Trainer, TrainResult
@@ -43,12 +44,14 @@ class InMemoryDataset(Dataset):
         return self.samples[index]
 
 
-def open_data(cfg: DataConfig) -> Dataset:
-    """The dataset a :class:`DataConfig` names (empty data sets are an error naming the root)."""
+def open_data(cfg: DataConfig, seed: int = 0) -> Dataset:
+    """The dataset a :class:`DataConfig` names, with its transforms (empty data sets are an
+    error naming the root)."""
     dataset = open_dataset(cfg.dataset, cfg.root, split=cfg.split, **cfg.options)
     if len(dataset) == 0:
         raise DataError(cfg.root, f"no samples in dataset {cfg.dataset!r} split {cfg.split!r}")
-    return dataset
+    transform = build_transforms(cfg.transforms)
+    return dataset if transform is None else AugmentedDataset(dataset, transform, seed)
 
 
 def make_validator(
@@ -111,9 +114,9 @@ def build_training(
             f"model {cfg.model.name!r} predicts no depth; it cannot be trained alone"
         )
     strategy = STRATEGIES[cfg.strategy](cfg.loss.name, cfg.loss.kwargs, model.output_space)
-    train_set = train_set if train_set is not None else open_data(cfg.train_data)
+    train_set = train_set if train_set is not None else open_data(cfg.train_data, cfg.seed)
     if val_set is None and cfg.val_data is not None:
-        val_set = open_data(cfg.val_data)
+        val_set = open_data(cfg.val_data, cfg.seed)
     validate = None
     if val_set is not None:
         if cfg.protocol is None:

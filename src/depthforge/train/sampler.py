@@ -8,8 +8,9 @@ import torch
 from torch.utils.data import Sampler
 
 
-class StepBatchSampler(Sampler[list[int]]):
-    """Yields the index batches of steps ``start_step .. total_steps − 1``.
+class StepBatchSampler(Sampler[list[tuple[int, int]]]):
+    """Yields the batches of steps ``start_step .. total_steps − 1`` as ``(index, step)`` keys
+    (the step seeds each sample's augmentation, see :mod:`depthforge.train.augment`).
 
     Epoch ``e`` is a permutation drawn from a generator seeded with ``seed + e``; a step's batch
     is a slice of its epoch's permutation (the incomplete tail of an epoch is dropped). With
@@ -59,9 +60,9 @@ class StepBatchSampler(Sampler[list[int]]):
         batch = perm[offset * self.batch_size : (offset + 1) * self.batch_size]
         return batch[self.rank :: self.num_replicas].tolist()
 
-    def __iter__(self) -> Iterator[list[int]]:
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
         for step in range(self.start_step, self.total_steps):
-            yield self.batch_at(step)
+            yield [(index, step) for index in self.batch_at(step)]
 
     def __len__(self) -> int:
         return max(0, self.total_steps - self.start_step)

@@ -45,9 +45,7 @@ def _source_state(source: str | Path | nn.Module) -> tuple[dict[str, torch.Tenso
     raise DataError(path, "no saved model folder or checkpoint file here")
 
 
-def init_fine_from_coarse(
-    fine_model: Eigen2014, coarse: str | Path | nn.Module
-) -> Eigen2014:
+def init_fine_from_coarse(fine_model: Eigen2014, coarse: str | Path | nn.Module) -> Eigen2014:
     """Load a trained coarse network into ``fine_model.coarse`` (in place; returns the model).
 
     Eigen et al. 2014, Sec. 3.3: stage two starts from the trained coarse network and holds it

@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from depthforge.data.collate import Batch, collate_samples
 from depthforge.errors import DepthforgeError
+from depthforge.train.augment import AugmentedDataset
 from depthforge.train.checkpoint import load_checkpoint, save_checkpoint, set_rng_state
 from depthforge.train.config import LoopConfig, OptimConfig
 from depthforge.train.distributed import barrier, mean_across_ranks, rank_and_world, wrap_model
@@ -145,7 +146,9 @@ class Trainer:
             num_replicas=self.world,
         )
         return DataLoader(
-            self.train_set,
+            self.train_set
+            if isinstance(self.train_set, AugmentedDataset)
+            else AugmentedDataset(self.train_set, None),
             batch_sampler=sampler,
             num_workers=self.loop.num_workers,
             collate_fn=collate_samples,

@@ -9,6 +9,7 @@ Adding a strategy: write a module here with a callable class and a builder
 from collections.abc import Callable
 from typing import Any
 
+from depthforge.train.strategies.megadepth import MegaDepthMixed, build_megadepth
 from depthforge.train.strategies.supervised import (
     LossSpec,
     SupervisedDepth,
@@ -18,11 +19,16 @@ from depthforge.train.strategies.supervised import (
     target_at,
 )
 
-STRATEGIES: dict[str, Callable[..., Any]] = {"supervised": build_supervised}
+STRATEGIES: dict[str, Callable[..., Any]] = {
+    "supervised": build_supervised,
+    "megadepth": build_megadepth,
+}
 
 __all__ = [
     "STRATEGIES",
     "LossSpec",
+    "MegaDepthMixed",
+    "build_megadepth",
     "SupervisedDepth",
     "build_supervised",
     "convert_prediction",

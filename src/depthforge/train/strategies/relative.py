@@ -81,7 +81,8 @@ class RelativeDepth:
             disparity_like=self.disparity_like,
             **self.loss_kwargs,
         )
-        n_pairs = float(batch.pair_mask.sum()) if batch.pair_mask is not None else 0.0
+        real = batch.pair_mask if batch.pair_mask is not None else batch.relations
+        n_pairs = float(real.count_nonzero()) if batch.pair_mask is not None else real.numel()
         return loss, {"pairs": n_pairs}
 
 
