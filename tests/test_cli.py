@@ -188,3 +188,25 @@ def test_train_a_shipped_recipe_with_overrides_and_resume(monkeypatch, capsys, t
     assert records[-1]["step"] == 2 and "abs_rel" in records[-1]["val"]
     code, _, err = run_cli(monkeypatch, capsys, "train", "synth_demo", *tiny, "loop.stpes=3")
     assert code == 2 and "did you mean loop.'steps'" in err
+
+
+def test_pointcloud_from_a_depth_file(monkeypatch, capsys, synth_root, tmp_path):
+    pytest.importorskip("plyfile", reason="PLY output needs plyfile (extra 'mesh')")
+    image = synth_root / "images" / "scene_000" / "000000.png"
+    depth = synth_root / "depth" / "scene_000" / "000000.png"
+    args = [
+        "pointcloud",
+        str(image),
+        "--depth",
+        str(depth),
+        "--depth-kind",
+        "png16",
+        "--depth-scale",
+        "1000",
+    ]
+    code, out, _ = run_cli(
+        monkeypatch, capsys, *args, "--fov", "65", "--out", str(tmp_path / "c.ply")
+    )
+    assert code == 0 and (tmp_path / "c.ply").stat().st_size > 32 * 24 * 12
+    code, _, err = run_cli(monkeypatch, capsys, *args, "--out", str(tmp_path / "d.ply"))
+    assert code == 2 and "exactly one of --intrinsics and --fov" in err

@@ -518,6 +518,65 @@ def models() -> None:
 
 
 @app.command()
+def pointcloud(
+    image: Annotated[Path, typer.Argument(help="The RGB photo.")],
+    out: Annotated[Path, typer.Option(help="Output .ply, .obj or .glb file.")],
+    depth: Annotated[
+        Path | None, typer.Option(help="Depth file registered to IMAGE (metres once decoded).")
+    ] = None,
+    depth_kind: Annotated[
+        str | None,
+        typer.Option(help="How to decode --depth: png16, npy, kitti, nyu_raw, sun, tum, make3d."),
+    ] = None,
+    depth_scale: Annotated[
+        float | None, typer.Option(help="Units per metre for --depth-kind png16.")
+    ] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="A saved model folder, instead of --depth.")
+    ] = None,
+    intrinsics: Annotated[
+        Path | None, typer.Option(help='JSON with {"K": ...} or fx, fy, cx, cy.')
+    ] = None,
+    fov: Annotated[
+        float | None,
+        typer.Option(help="Horizontal field of view in degrees (instead of --intrinsics)."),
+    ] = None,
+    mesh: Annotated[
+        bool, typer.Option("--mesh", help="A triangle mesh, cut at depth edges.")
+    ] = False,
+    scale: Annotated[
+        float | None, typer.Option(help="Metres per unit of a scale-invariant depth.")
+    ] = None,
+    allow_unit_scale: Annotated[
+        bool, typer.Option("--allow-unit-scale", help="Accept relative depth in arbitrary units.")
+    ] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUT.")] = False,
+) -> None:
+    """A coloured point cloud (or mesh) of a photo and its depth, in the camera frame."""
+    from depthforge.apps.pointcloud import pointcloud_command
+
+    if (depth is None) == (model is None):
+        raise DepthforgeError("give exactly one of --depth and --model")
+    if (intrinsics is None) == (fov is None):
+        raise DepthforgeError("give exactly one of --intrinsics and --fov")
+    summary = pointcloud_command(
+        image,
+        out,
+        depth=depth,
+        depth_kind=depth_kind,
+        depth_scale=depth_scale,
+        model=model,
+        intrinsics=intrinsics,
+        fov=fov,
+        mesh=mesh,
+        scale=scale,
+        allow_unit_scale=allow_unit_scale,
+        overwrite=overwrite,
+    )
+    console.print(summary.line(), highlight=False)
+
+
+@app.command()
 def demo(
     out: Annotated[
         Path, typer.Option(help="Output folder for the run and the HTML report.")
@@ -556,6 +615,7 @@ def main() -> None:
     """Entry point: run the Typer app, turning DepthforgeError into one line and exit code 2."""
     try:
         app()
-    except DepthforgeError as exc:
+    except (DepthforgeError, ValueError) as exc:
+        # ValueError: a bad argument value reported by the library (its message names it)
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -1,0 +1,1 @@
+"""RGB-D applications: depth of field, point clouds and meshes, completion, parallax."""

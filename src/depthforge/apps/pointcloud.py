@@ -1,0 +1,616 @@
+"""Coloured point clouds and meshes from an RGB image and its depth: PLY, OBJ and GLB.
+
+Every valid pixel ``(u, v)`` with depth ``z`` becomes the camera-frame point
+``X = z · K⁻¹ [u, v, 1]ᵀ``, i.e. ``x = (u − cx) z / fx``, ``y = (v − cy) z / fy`` (pinhole model,
+Hartley & Zisserman 2004, Eq. 6.5, computed by :func:`depthforge.geometry.camera.backproject`),
+coloured by its pixel and carrying the normal of
+:func:`depthforge.geometry.normals.normals_from_depth` (``(0, 0, 0)`` where that normal is
+undefined: the image border, next to holes, across discontinuities). Pixels without depth
+(``0``, negative, NaN, inf) are dropped, never written as points at the camera centre.
+
+Frames and units:
+
+* PLY and OBJ hold the camera frame of depthforge (x right, y down, z forward), in metres;
+* GLB holds the glTF frame (glTF 2.0 spec §3.4: +Y up, the camera looking down −Z), i.e.
+  ``(x, −y, −z)`` of the camera frame (a rotation, so windings and normals stay consistent);
+* relative depth (any space but ``metric_depth``) is refused unless a scale in metres per unit
+  is given (``scale_invariant_depth`` only) or ``allow_unit_scale=True`` says explicitly that
+  the output is in arbitrary units; the file then says so (PLY/OBJ header comment, GLB extras).
+
+Formats are written with libraries: ``plyfile`` for binary little-endian PLY (vertex
+``x y z nx ny nz red green blue``, mesh faces as ``vertex_indices``), ``trimesh`` for OBJ and GLB.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from depthforge.apps.mesh import DEFAULT_EDGE_RTOL, grid_triangles, vertex_normals_from_faces
+from depthforge.errors import DataError, OutputSpaceError
+from depthforge.geometry.camera import backproject, intrinsics_from_fov
+from depthforge.geometry.normals import normals_from_depth
+from depthforge.io import atomic_path
+from depthforge.types import OutputSpace
+
+SUFFIXES = (".ply", ".obj", ".glb")
+CAMERA_FRAME = "camera frame: x right, y down, z forward (OpenCV)"
+GLTF_FRAME = "glTF frame: x right, y up, camera looking down -z, i.e. (x, -y, -z) of the camera"
+CAMERA_TO_GLTF = np.array([1.0, -1.0, -1.0])
+"""The camera frame (y down, z forward) to glTF's (+Y up, −Z forward): a 180° turn about x,
+as the diagonal of its rotation matrix."""
+
+
+@dataclass
+class PointCloud:
+    """Points lifted from an RGB-D frame, optionally with the grid mesh over them.
+
+    Attributes:
+        points: ``(N, 3)`` float32 camera-frame positions, in ``units``.
+        colors: ``(N, 3)`` uint8 RGB of each point's pixel.
+        normals: ``(N, 3)`` float32 unit normals facing the camera (``0`` where undefined for a
+            point cloud; for a mesh, filled from the adjacent faces there).
+        pixels: ``(N,)`` int64 row-major pixel index ``v·W + u`` each point came from.
+        faces: ``(F, 3)`` int64 indices into ``points`` (a mesh), or ``None`` (a point cloud).
+        units: ``"metres"`` or a sentence saying the units are arbitrary and why.
+    """
+
+    points: np.ndarray
+    colors: np.ndarray
+    normals: np.ndarray
+    pixels: np.ndarray
+    faces: np.ndarray | None
+    units: str
+
+    @property
+    def metric(self) -> bool:
+        """True when ``points`` are in metres."""
+        return self.units == "metres"
+
+
+def depth_in_metres(
+    depth: np.ndarray,
+    output_space: OutputSpace | str,
+    *,
+    scale: float | None = None,
+    allow_unit_scale: bool = False,
+) -> tuple[np.ndarray, str]:
+    """Check what ``depth`` is and turn it into the depth the point cloud is built from.
+
+    Args:
+        depth: ``(H, W)`` depth-like map in ``output_space``.
+        output_space: what ``depth`` means (:class:`~depthforge.types.OutputSpace`).
+        scale: metres per unit of a ``scale_invariant_depth`` map (e.g. from a known distance).
+        allow_unit_scale: write relative depth as it is, in arbitrary units.
+
+    Returns:
+        ``(depth, units)``: ``(H, W)`` float32 depth and ``"metres"`` or a note on the units.
+
+    Raises:
+        OutputSpaceError: relative depth without ``scale``/``allow_unit_scale``, ``scale`` for a
+            space it cannot fix, log depth, or ordinal maps.
+    """
+    space = OutputSpace(output_space)
+    depth = np.asarray(depth, dtype=np.float32)
+    if scale is not None and not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a positive number of metres per unit, got {scale}")
+    if space is OutputSpace.METRIC_DEPTH:
+        if scale is not None:
+            raise OutputSpaceError(
+                "scale= converts relative depth to metres, but this depth is already "
+                "metric_depth; drop scale (or declare the depth's real output space)"
+            )
+        return depth, "metres"
+    if space is OutputSpace.LOG_DEPTH:
+        raise OutputSpaceError(
+            "log_depth cannot be lifted directly (0 would mean 1 m, not a hole): pass exp(depth) "
+            "with output_space=metric_depth, as depthforge.models.predict does"
+        )
+    if space is OutputSpace.ORDINAL:
+        raise OutputSpaceError(
+            "ordinal depth holds only an order, no geometry: it cannot become a point cloud"
+        )
+    if space is OutputSpace.SCALE_INVARIANT_DEPTH and scale is not None:
+        return depth * np.float32(scale), "metres"
+    if scale is not None:
+        raise OutputSpaceError(
+            f"{space.value} is known only up to scale AND shift, so scale= alone cannot make it "
+            "metric: align it to metric depth first (depthforge.eval.align.align, e.g. least "
+            "squares on a few known depths) and pass output_space=metric_depth, or pass "
+            "allow_unit_scale=True to write it in arbitrary units"
+        )
+    if not allow_unit_scale:
+        fix = (
+            "pass scale= (metres per unit, e.g. from one known distance) or "
+            if space is OutputSpace.SCALE_INVARIANT_DEPTH
+            else "align it to metric depth first (depthforge.eval.align.align) or "
+        )
+        raise OutputSpaceError(
+            f"refusing to write {space.value} as a metric point cloud: its scale is unknown, so "
+            f"the coordinates would not be metres; {fix}pass allow_unit_scale=True "
+            "(--allow-unit-scale) to write it in arbitrary units"
+        )
+    if space is OutputSpace.AFFINE_INVARIANT_DISPARITY:
+        valid = np.isfinite(depth) & (depth > 0)
+        depth = np.where(valid, 1.0 / np.where(valid, depth, 1.0), 0.0).astype(np.float32)
+        return depth, (
+            "arbitrary units: 1 / affine_invariant_disparity, not metres "
+            "(allow_unit_scale=True; unknown scale and shift distort the shape)"
+        )
+    shape_note = (
+        ""
+        if space is OutputSpace.SCALE_INVARIANT_DEPTH
+        else "; an unknown shift distorts the shape"
+    )
+    return depth, f"arbitrary units: {space.value}, not metres (allow_unit_scale=True{shape_note})"
+
+
+def check_inputs(image: np.ndarray, depth: np.ndarray, K: np.ndarray) -> None:
+    """Shapes and dtypes of :func:`rgbd_to_pointcloud`'s inputs; ValueError naming the problem."""
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image must be (H, W, 3) RGB, got shape {image.shape}")
+    if image.dtype != np.uint8:
+        raise ValueError(f"image must be uint8 RGB, got dtype {image.dtype}")
+    if depth.ndim != 2:
+        raise ValueError(f"depth must be (H, W), got shape {depth.shape}")
+    if depth.shape != image.shape[:2]:
+        raise ValueError(
+            f"depth is {depth.shape[1]}×{depth.shape[0]} (W×H) but the image is "
+            f"{image.shape[1]}×{image.shape[0]}: they must be the same size and registered "
+            "(resize the depth with the image's K, or predict depth at the image's size)"
+        )
+    if K.shape != (3, 3) or not np.all(np.isfinite(K)):
+        raise ValueError(f"K must be a finite (3, 3) matrix, got shape {K.shape}")
+    if not (K[0, 0] > 0 and K[1, 1] > 0):
+        raise ValueError(f"K must have positive focal lengths, got fx={K[0, 0]}, fy={K[1, 1]}")
+
+
+def rgbd_to_pointcloud(
+    image: np.ndarray,
+    depth: np.ndarray,
+    K: np.ndarray,
+    *,
+    output_space: OutputSpace | str,
+    scale: float | None = None,
+    allow_unit_scale: bool = False,
+    mesh: bool = False,
+    edge_rtol: float = DEFAULT_EDGE_RTOL,
+    normal_tolerance: float = 0.02,
+) -> PointCloud:
+    """Lift an RGB-D frame to a coloured point cloud (or mesh) with normals (module docstring).
+
+    Args:
+        image: ``(H, W, 3)`` uint8 RGB.
+        depth: ``(H, W)`` depth in ``output_space`` (metres for ``metric_depth``); ``≤ 0`` or
+            non-finite = no measurement.
+        K: ``(3, 3)`` intrinsics in pixels for this image.
+        output_space: what ``depth`` is; see :func:`depth_in_metres`.
+        scale: metres per unit for ``scale_invariant_depth``.
+        allow_unit_scale: accept relative depth and write arbitrary units.
+        mesh: also triangulate the pixel grid (:func:`depthforge.apps.mesh.grid_triangles`);
+            the mesh then holds only the vertices of its kept triangles.
+        edge_rtol: the discontinuity test of the mesh, ``max z / min z < 1 + edge_rtol``.
+        normal_tolerance: ``tolerance`` of :func:`normals_from_depth`.
+
+    Returns:
+        :class:`PointCloud` with one point per valid pixel (row-major order), or per vertex of a
+        kept triangle when ``mesh``.
+
+    Example:
+        >>> K = np.array([[2.0, 0, 1], [0, 2.0, 1], [0, 0, 1]])
+        >>> rgb, d = np.zeros((3, 3, 3), np.uint8), np.full((3, 3), 2.0)
+        >>> d[0, 0] = 0.0  # a hole: dropped
+        >>> cloud = rgbd_to_pointcloud(rgb, d, K, output_space="metric_depth")
+        >>> len(cloud.points), cloud.points[0].tolist()
+        (8, [0.0, -1.0, 2.0])
+    """
+    image = np.asarray(image)
+    K = np.asarray(K, dtype=np.float64)
+    raw = depth.detach().cpu().numpy() if isinstance(depth, torch.Tensor) else np.asarray(depth)
+    check_inputs(image, raw, K)
+    z, units = depth_in_metres(raw, output_space, scale=scale, allow_unit_scale=allow_unit_scale)
+    valid = np.isfinite(z) & (z > 0)
+    if not valid.any():
+        raise ValueError(
+            "depth has no valid pixel (all 0, negative or non-finite): nothing to lift"
+        )
+    z = np.where(valid, z, np.float32(0.0)).astype(np.float32)
+    h, w = z.shape
+    zt = torch.from_numpy(z)[None, None]
+    Kt = torch.from_numpy(K).float()
+    xyz = backproject(zt, Kt)[0].reshape(3, -1).T.numpy()  # (H·W, 3)
+    if h >= 3 and w >= 3:
+        n, n_ok = normals_from_depth(
+            zt, Kt, torch.from_numpy(valid)[None, None], tolerance=normal_tolerance
+        )
+        normals = n[0].reshape(3, -1).T.numpy()
+        normal_ok = n_ok[0, 0].reshape(-1).numpy()
+    else:
+        normals = np.zeros((h * w, 3), np.float32)
+        normal_ok = np.zeros(h * w, bool)
+    colors = image.reshape(-1, 3)
+    if not mesh:
+        pixels = np.flatnonzero(valid)
+        return PointCloud(
+            points=np.ascontiguousarray(xyz[pixels], dtype=np.float32),
+            colors=np.ascontiguousarray(colors[pixels]),
+            normals=np.ascontiguousarray(normals[pixels], dtype=np.float32),
+            pixels=pixels,
+            faces=None,
+            units=units,
+        )
+    grid_faces = grid_triangles(z, rtol=edge_rtol)
+    used = np.zeros(h * w, dtype=bool)
+    used[grid_faces] = True
+    pixels = np.flatnonzero(used)  # the vertices of kept triangles, in row-major pixel order
+    lookup = np.full(h * w, -1, dtype=np.int64)
+    lookup[pixels] = np.arange(len(pixels))
+    faces = lookup[grid_faces]
+    points = np.ascontiguousarray(xyz[pixels], dtype=np.float32)
+    # Where the depth normal is undefined (borders, next to holes), the faces still define one.
+    from_faces = vertex_normals_from_faces(points, faces)
+    vertex_normals = np.where(normal_ok[pixels, None], normals[pixels], from_faces)
+    return PointCloud(
+        points=points,
+        colors=np.ascontiguousarray(colors[pixels]),
+        normals=np.ascontiguousarray(vertex_normals, dtype=np.float32),
+        pixels=pixels,
+        faces=faces,
+        units=units,
+    )
+
+
+def header_comments(cloud: PointCloud, frame: str) -> list[str]:
+    """The comment lines every output carries: what it is, its frame and its units (ASCII)."""
+    kind = "mesh" if cloud.faces is not None else "point cloud"
+    return [
+        f"depthforge RGB-D {kind}",
+        frame,
+        f"units: {cloud.units}",
+        "normals (0,0,0) = undefined" if cloud.faces is None else "normals from depth",
+    ]
+
+
+def write_ply(cloud: PointCloud, path: str | Path) -> Path:
+    """Binary little-endian PLY with ``plyfile`` (vertex x y z nx ny nz red green blue; faces)."""
+    from plyfile import PlyData, PlyElement
+
+    vertex = np.empty(
+        len(cloud.points),
+        dtype=[
+            ("x", "<f4"),
+            ("y", "<f4"),
+            ("z", "<f4"),
+            ("nx", "<f4"),
+            ("ny", "<f4"),
+            ("nz", "<f4"),
+            ("red", "u1"),
+            ("green", "u1"),
+            ("blue", "u1"),
+        ],
+    )
+    for i, name in enumerate("xyz"):
+        vertex[name] = cloud.points[:, i]
+        vertex["n" + name] = cloud.normals[:, i]
+    for i, name in enumerate(("red", "green", "blue")):
+        vertex[name] = cloud.colors[:, i]
+    elements = [PlyElement.describe(vertex, "vertex")]
+    if cloud.faces is not None:
+        face = np.empty(len(cloud.faces), dtype=[("vertex_indices", "<i4", (3,))])
+        face["vertex_indices"] = cloud.faces
+        element = PlyElement.describe(
+            face, "face", len_types={"vertex_indices": "u1"}, val_types={"vertex_indices": "i4"}
+        )
+        # plyfile writes list properties one row at a time in Python (~2 s for 400k faces); the
+        # rows are fixed-length here, so write the very same bytes (uchar 3, int ×3) in one block.
+        element._write_bin = functools.partial(write_triangles_bin, cloud.faces)
+        elements.append(element)
+    ply = PlyData(
+        elements, text=False, byte_order="<", comments=header_comments(cloud, CAMERA_FRAME)
+    )
+    with atomic_path(path) as tmp:
+        ply.write(str(tmp))
+    return Path(path)
+
+
+def write_triangles_bin(faces: np.ndarray, stream, byte_order: str) -> None:
+    """The binary body of a PLY ``face`` element ``list uchar int vertex_indices`` of
+    triangles: per face the count ``3`` (uchar) and three vertex indices (int32)."""
+    rows = np.empty(len(faces), dtype=[("count", "u1"), ("index", byte_order + "i4", (3,))])
+    rows["count"] = 3
+    rows["index"] = faces
+    stream.write(rows.tobytes())
+
+
+def to_trimesh(cloud: PointCloud, flip: np.ndarray | None = None):
+    """A ``trimesh.Trimesh`` (mesh) or ``trimesh.PointCloud`` of ``cloud``; ``flip`` is the
+    ``(3,)`` diagonal of an axis-aligned rotation applied to points and normals."""
+    import trimesh
+
+    points, normals = cloud.points.astype(np.float64), cloud.normals.astype(np.float64)
+    if flip is not None:
+        points, normals = points * flip, normals * flip
+    rgba = np.concatenate([cloud.colors, np.full((len(cloud.colors), 1), 255, np.uint8)], axis=1)
+    if cloud.faces is None:
+        return trimesh.PointCloud(points, colors=rgba)
+    return trimesh.Trimesh(
+        vertices=points,
+        faces=cloud.faces,
+        vertex_normals=normals,
+        vertex_colors=rgba,
+        process=False,
+    )
+
+
+def write_obj(cloud: PointCloud, path: str | Path) -> Path:
+    """Wavefront OBJ with ``trimesh`` (``v x y z r g b``, ``vn``, ``f``), camera frame."""
+    from trimesh.exchange.obj import export_obj
+
+    geometry = to_trimesh(cloud)
+    header = " | ".join(header_comments(cloud, CAMERA_FRAME))
+    if cloud.faces is None:
+        # trimesh's OBJ writer takes meshes only; a face-less Trimesh keeps the colours.
+        import trimesh
+
+        geometry = trimesh.Trimesh(
+            vertices=geometry.vertices,
+            faces=np.zeros((0, 3), np.int64),
+            vertex_colors=geometry.colors,
+            process=False,
+        )
+    text = export_obj(geometry, include_normals=cloud.faces is not None, header=header)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return Path(path)
+
+
+def write_glb(cloud: PointCloud, path: str | Path) -> Path:
+    """Binary glTF with ``trimesh``, in the glTF frame ``(x, −y, −z)`` (module docstring)."""
+    import trimesh
+
+    scene = trimesh.Scene(to_trimesh(cloud, CAMERA_TO_GLTF))
+    scene.metadata.update({"generator": "depthforge", "frame": GLTF_FRAME, "units": cloud.units})
+    data = scene.export(file_type="glb", include_normals=cloud.faces is not None)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+WRITERS = {".ply": write_ply, ".obj": write_obj, ".glb": write_glb}
+
+
+def save_pointcloud(cloud: PointCloud, path: str | Path) -> Path:
+    """Write ``cloud`` atomically in the format of ``path``'s suffix (``.ply``, ``.obj``, ``.glb``)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in WRITERS:
+        raise ValueError(
+            f"{path}: unknown point-cloud format {suffix or '(no suffix)'!r}; "
+            f"use one of {', '.join(SUFFIXES)}"
+        )
+    return WRITERS[suffix](cloud, path)
+
+
+def write_pointcloud(
+    image: np.ndarray,
+    depth: np.ndarray,
+    K: np.ndarray,
+    path: str | Path,
+    *,
+    output_space: OutputSpace | str,
+    scale: float | None = None,
+    allow_unit_scale: bool = False,
+    mesh: bool = False,
+    edge_rtol: float = DEFAULT_EDGE_RTOL,
+    normal_tolerance: float = 0.02,
+) -> PointCloud:
+    """Lift an RGB-D frame (:func:`rgbd_to_pointcloud`) and write it by suffix (.ply/.obj/.glb).
+
+    Args:
+        image: ``(H, W, 3)`` uint8 RGB.
+        depth: ``(H, W)`` depth in ``output_space`` (metres for ``metric_depth``), 0 = hole.
+        K: ``(3, 3)`` intrinsics in pixels.
+        path: output file; its suffix picks the format. Written atomically.
+        output_space, scale, allow_unit_scale, mesh, edge_rtol, normal_tolerance: as in
+            :func:`rgbd_to_pointcloud`.
+
+    Returns:
+        The :class:`PointCloud` that was written.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> K = np.array([[2.0, 0, 1], [0, 2.0, 1], [0, 0, 1]])
+        >>> out = pathlib.Path(tempfile.mkdtemp()) / "cloud.ply"
+        >>> rgb, d = np.zeros((3, 3, 3), np.uint8), np.full((3, 3), 2.0)
+        >>> len(write_pointcloud(rgb, d, K, out, output_space="metric_depth").points)
+        9
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in WRITERS:
+        raise ValueError(
+            f"{path}: unknown point-cloud format {suffix or '(no suffix)'!r}; "
+            f"use one of {', '.join(SUFFIXES)}"
+        )
+    cloud = rgbd_to_pointcloud(
+        image,
+        depth,
+        K,
+        output_space=output_space,
+        scale=scale,
+        allow_unit_scale=allow_unit_scale,
+        mesh=mesh,
+        edge_rtol=edge_rtol,
+        normal_tolerance=normal_tolerance,
+    )
+    save_pointcloud(cloud, path)
+    return cloud
+
+
+def resolve_intrinsics(
+    width: int,
+    height: int,
+    *,
+    intrinsics: str | Path | None = None,
+    fov: float | None = None,
+) -> np.ndarray:
+    """``(3, 3)`` K from an intrinsics JSON file or a horizontal field of view (exactly one).
+
+    Args:
+        width, height: the image size in pixels (for ``fov``).
+        intrinsics: a JSON file ``{"K": [[fx, 0, cx], [0, fy, cy], [0, 0, 1]]}`` or
+            ``{"fx", "fy", "cx", "cy"}`` (:func:`depthforge.data.folder.parse_intrinsics`).
+        fov: horizontal field of view in degrees
+            (:func:`depthforge.geometry.camera.intrinsics_from_fov`: square pixels, centred).
+
+    Raises:
+        DataError: an unreadable file or one without K. ValueError: neither or both given.
+    """
+    from depthforge.data.folder import parse_intrinsics, read_json
+
+    if (intrinsics is None) == (fov is None):
+        raise ValueError(
+            "give exactly one of intrinsics (--intrinsics FILE, JSON with K or fx, fy, cx, cy) "
+            "and fov (--fov DEG, the horizontal field of view; about 60 for a phone photo)"
+        )
+    if fov is not None:
+        return intrinsics_from_fov(width, height, float(fov), dtype=torch.float64).numpy()
+    path = Path(intrinsics)
+    if not path.is_file():
+        raise DataError(path, "intrinsics file not found")
+    return parse_intrinsics(read_json(path), path)
+
+
+@dataclass
+class PointCloudSummary:
+    """What :func:`pointcloud_command` wrote.
+
+    Attributes:
+        path: the output file.
+        points: vertices written.
+        faces: triangles written (0 for a point cloud).
+        valid_pixels: pixels with depth.
+        units: ``"metres"`` or the note on arbitrary units.
+        output_space: the space of the depth that was lifted.
+    """
+
+    path: Path
+    points: int
+    faces: int
+    valid_pixels: int
+    units: str
+    output_space: OutputSpace
+
+    def line(self) -> str:
+        """One line for the CLI."""
+        what = f"{self.points} points"
+        if self.faces:
+            what = f"{self.points} vertices, {self.faces} triangles"
+        return f"wrote {self.path}: {what} from {self.valid_pixels} pixels with depth, {self.units}"
+
+
+def infer_depth_kind(path: Path) -> str:
+    """``npy`` for ``.npy`` files; anything else needs an explicit ``--depth-kind``."""
+    if path.suffix.lower() == ".npy":
+        return "npy"
+    raise DataError(
+        path,
+        "cannot tell how this depth file stores depth: pass --depth-kind (png16 with "
+        "--depth-scale S stored units per metre, e.g. 1000 for millimetres; kitti, tum, sun, "
+        "nyu_raw, make3d, npy)",
+    )
+
+
+def pointcloud_command(
+    image: str | Path,
+    out: str | Path,
+    *,
+    depth: str | Path | None = None,
+    depth_kind: str | None = None,
+    depth_scale: float | None = None,
+    model: str | Path | None = None,
+    intrinsics: str | Path | None = None,
+    fov: float | None = None,
+    mesh: bool = False,
+    scale: float | None = None,
+    allow_unit_scale: bool = False,
+    edge_rtol: float = DEFAULT_EDGE_RTOL,
+    overwrite: bool = False,
+) -> PointCloudSummary:
+    """``depthforge pointcloud``: an image plus its depth (a file, or a model's prediction) → file.
+
+    Args:
+        image: the RGB photo.
+        out: ``.ply``, ``.obj`` or ``.glb`` output (refused if it exists, unless ``overwrite``).
+        depth: a depth file registered to ``image`` (metric; decoded by
+            :func:`depthforge.io.read_depth`), or ``None`` with ``model``.
+        depth_kind: :data:`depthforge.io.DEPTH_KINDS` key (default: ``npy`` for ``.npy``).
+        depth_scale: stored units per metre for ``png16``.
+        model: a folder saved by :func:`depthforge.models.save_model`; its prediction's output
+            space is checked as for any depth.
+        intrinsics, fov: the camera (:func:`resolve_intrinsics`); exactly one.
+        mesh, scale, allow_unit_scale, edge_rtol: as in :func:`write_pointcloud`.
+        overwrite: replace an existing ``out``.
+
+    Returns:
+        :class:`PointCloudSummary` (its :meth:`~PointCloudSummary.line` is what to print).
+
+    Raises:
+        DataError, ValueError, OutputSpaceError: bad input, each naming the file or argument.
+    """
+    from depthforge.io import read_depth, read_rgb
+
+    out = Path(out)
+    if out.suffix.lower() not in WRITERS:
+        raise ValueError(
+            f"{out}: unknown point-cloud format {out.suffix or '(no suffix)'!r}; "
+            f"use one of {', '.join(SUFFIXES)}"
+        )
+    if out.exists() and not overwrite:
+        raise DataError(out, "already exists; pass overwrite=True (--overwrite) to replace it")
+    if (depth is None) == (model is None):
+        raise ValueError("give exactly one of depth (--depth FILE) and model (--model PATH)")
+    rgb = read_rgb(image)
+    height, width = rgb.shape[:2]
+    K = resolve_intrinsics(width, height, intrinsics=intrinsics, fov=fov)
+    if depth is not None:
+        depth_path = Path(depth)
+        kind = depth_kind or infer_depth_kind(depth_path)
+        z = read_depth(depth_path, kind, depth_scale)
+        space = OutputSpace.METRIC_DEPTH  # read_depth decodes every kind into metres
+        if z.shape != rgb.shape[:2]:
+            raise DataError(
+                depth_path,
+                f"depth is {z.shape[1]}×{z.shape[0]} (W×H) but the image {image} is "
+                f"{width}×{height}: give the depth registered to this image",
+            )
+    else:
+        from depthforge.models import load_model, predict
+
+        net = load_model(model)
+        x = torch.from_numpy(rgb.copy()).permute(2, 0, 1).float().div_(255.0)[None]
+        prediction = predict(net, x)
+        z = prediction.depth[0, 0].numpy()
+        space = prediction.output_space
+    cloud = write_pointcloud(
+        rgb,
+        z,
+        K,
+        out,
+        output_space=space,
+        scale=scale,
+        allow_unit_scale=allow_unit_scale,
+        mesh=mesh,
+        edge_rtol=edge_rtol,
+    )
+    return PointCloudSummary(
+        path=out,
+        points=len(cloud.points),
+        faces=0 if cloud.faces is None else len(cloud.faces),
+        valid_pixels=int(np.count_nonzero(np.isfinite(z) & (z > 0))),
+        units=cloud.units,
+        output_space=space,
+    )
