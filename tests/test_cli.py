@@ -210,3 +210,34 @@ def test_pointcloud_from_a_depth_file(monkeypatch, capsys, synth_root, tmp_path)
     assert code == 0 and (tmp_path / "c.ply").stat().st_size > 32 * 24 * 12
     code, _, err = run_cli(monkeypatch, capsys, *args, "--out", str(tmp_path / "d.ply"))
     assert code == 2 and "exactly one of --intrinsics and --fov" in err
+
+
+def test_dof_focus_at_a_pixel(monkeypatch, capsys, synth_root, tmp_path):
+    image = synth_root / "images" / "scene_000" / "000000.png"
+    depth = synth_root / "depth" / "scene_000" / "000000.png"
+    out = tmp_path / "dof.png"
+    args = ["dof", str(image), "--depth", str(depth), "--fnumber", "1.8", "--preset", "dslr"]
+    code, stdout, err = run_cli(
+        monkeypatch, capsys, *args, "--focus-at", "16,12", "--out", str(out)
+    )
+    assert code == 0, err
+    from PIL import Image
+
+    assert Image.open(out).size == (32, 24)
+    code, _, err = run_cli(
+        monkeypatch, capsys, *args, "--focus-at", "16;12", "--out", str(tmp_path / "x.png")
+    )
+    assert code == 2 and "expected X,Y" in err
+    code, _, err = run_cli(
+        monkeypatch,
+        capsys,
+        "dof",
+        str(image),
+        "--depth",
+        str(depth),
+        "--fnumber",
+        "0",
+        "--focus",
+        "2",
+    )
+    assert code == 2 and "--fnumber must be > 0" in err

@@ -577,6 +577,68 @@ def pointcloud(
 
 
 @app.command()
+def dof(
+    image: Annotated[Path, typer.Argument(help="The photo (sRGB).")],
+    fnumber: Annotated[float, typer.Option(help="Aperture f-number N (> 0).")],
+    depth: Annotated[
+        Path | None, typer.Option(help="Depth registered to IMAGE: .npy metres or 16-bit PNG.")
+    ] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="A saved metric-depth model folder, instead of --depth.")
+    ] = None,
+    focus: Annotated[float | None, typer.Option(help="Focus distance in metres.")] = None,
+    focus_at: Annotated[str | None, typer.Option(help="Focus on the depth at pixel X,Y.")] = None,
+    preset: Annotated[str, typer.Option(help="Lens preset: phone or dslr.")] = "phone",
+    focal_mm: Annotated[
+        float | None, typer.Option(help="Focal length in mm (overrides the preset).")
+    ] = None,
+    sensor_mm: Annotated[
+        float | None, typer.Option(help="Sensor width in mm (overrides the preset).")
+    ] = None,
+    aperture: Annotated[str, typer.Option(help="disc or hexagon.")] = "disc",
+    highlight_boost: Annotated[
+        float, typer.Option(help="Bloom of bright highlights (0 = off).")
+    ] = 0.0,
+    depth_scale: Annotated[
+        float, typer.Option(help="Units per metre of a 16-bit PNG depth.")
+    ] = 1000.0,
+    out: Annotated[Path | None, typer.Option(help="Output image (default: IMAGE_dof.png).")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUT.")] = False,
+) -> None:
+    """Synthetic shallow depth of field: thin-lens blur in linear light, occlusion-aware layers."""
+    from depthforge.apps.dof import dof_command
+
+    if (depth is None) == (model is None):
+        raise DepthforgeError("give exactly one of --depth and --model")
+    if (focus is None) == (focus_at is None):
+        raise DepthforgeError("give exactly one of --focus and --focus-at")
+    at = None
+    if focus_at is not None:
+        try:
+            x, y = (int(v) for v in focus_at.split(","))
+        except ValueError:
+            raise DepthforgeError(f"--focus-at {focus_at!r}: expected X,Y in pixels") from None
+        at = (x, y)
+    path = dof_command(
+        image,
+        depth,
+        model,
+        focus=focus,
+        focus_at=at,
+        fnumber=fnumber,
+        focal_mm=focal_mm,
+        preset=preset,
+        sensor_width_mm=sensor_mm,
+        aperture=aperture,
+        highlight_boost=highlight_boost,
+        depth_scale=depth_scale,
+        out=out,
+        overwrite=overwrite,
+    )
+    console.print(f"wrote [bold]{path}[/]")
+
+
+@app.command()
 def demo(
     out: Annotated[
         Path, typer.Option(help="Output folder for the run and the HTML report.")

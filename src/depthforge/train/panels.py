@@ -65,7 +65,7 @@ def sample_panel(
 def validation_panels(
     model: torch.nn.Module, dataset: Dataset, count: int = 4, align: str | None = None
 ) -> dict[str, np.ndarray]:
-    """Panels of ``count`` validation samples: ``{"val_panels/<i>_<id>": (H, W', 3) uint8}``.
+    """Panels of ``count`` validation samples: ``{"val_panels/<index>_<sample id>": panel}``.
 
     Args:
         model: a depth model (any output space; non-metric predictions are aligned to the
@@ -92,6 +92,7 @@ def validation_panels(
         space_now = OutputSpace.METRIC_DEPTH if space is OutputSpace.LOG_DEPTH else space
         metric, _ = align_fn(pred, gt, mask, mode, space_now)
         metric = torch.nan_to_num(metric.float(), nan=0.0, posinf=0.0)
-        name = str(sample.meta.get("id", i)) if sample.meta else str(i)
-        panels[f"{PANEL_PREFIX}/{i}_{name}"] = sample_panel(sample.image, metric[0], gt[0], mask[0])
+        panels[f"{PANEL_PREFIX}/{i}_{sample.id}"] = sample_panel(
+            sample.image, metric[0], gt[0], mask[0]
+        )
     return panels

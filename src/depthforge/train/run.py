@@ -117,13 +117,20 @@ def build_training(
     train_set = train_set if train_set is not None else open_data(cfg.train_data, cfg.seed)
     if val_set is None and cfg.val_data is not None:
         val_set = open_data(cfg.val_data, cfg.seed)
-    validate = None
+    validate, best_metric = None, "abs_rel"
     if val_set is not None:
         if cfg.protocol is None:
             raise DepthforgeError("val_data is set but protocol is not (e.g. protocol: dense)")
-        validate = make_validator(
-            val_set, cfg.protocol, align=cfg.align, batch_size=cfg.loop.batch_size
-        )
+        from depthforge.eval.protocols import get_protocol
+
+        if get_protocol(cfg.protocol).task == "ordinal":
+            from depthforge.train.strategies.relative import make_ordinal_validator
+
+            validate, best_metric = make_ordinal_validator(val_set, cfg.protocol), "whdr"
+        else:
+            validate = make_validator(
+                val_set, cfg.protocol, align=cfg.align, batch_size=cfg.loop.batch_size
+            )
     trainer = Trainer(
         model,
         strategy,
@@ -133,6 +140,7 @@ def build_training(
         optim=cfg.optim,
         seed=cfg.seed,
         validate=validate,
+        best_metric=best_metric,
         progress=progress,
         config=cfg.to_dict(),
     )

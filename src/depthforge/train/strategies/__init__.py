@@ -10,6 +10,12 @@ from collections.abc import Callable
 from typing import Any
 
 from depthforge.train.strategies.megadepth import MegaDepthMixed, build_megadepth
+from depthforge.train.strategies.multitask import MultiTask, build_multitask
+from depthforge.train.strategies.relative import (
+    RelativeDepth,
+    build_relative,
+    make_ordinal_validator,
+)
 from depthforge.train.strategies.supervised import (
     LossSpec,
     SupervisedDepth,
@@ -22,13 +28,20 @@ from depthforge.train.strategies.supervised import (
 STRATEGIES: dict[str, Callable[..., Any]] = {
     "supervised": build_supervised,
     "megadepth": build_megadepth,
+    "relative": build_relative,
+    "multitask": build_multitask,
 }
 
 __all__ = [
     "STRATEGIES",
     "LossSpec",
     "MegaDepthMixed",
+    "MultiTask",
+    "RelativeDepth",
     "build_megadepth",
+    "build_multitask",
+    "build_relative",
+    "make_ordinal_validator",
     "SupervisedDepth",
     "build_supervised",
     "convert_prediction",
