@@ -31,10 +31,17 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    """A registry model name and overrides of its config record."""
+    """A registry model name and overrides of its config record.
+
+    ``init_from``: a saved model folder (a run's ``<out_dir>/model``) or a trainer checkpoint
+    (``last.pt``/``best.pt``) to start from, loaded before the optimiser is built
+    (:func:`depthforge.train.stages.initialize_from`). A fine-stage Eigen 2014 model takes only
+    the coarse network (the paper's second stage); any other model takes all the weights.
+    """
 
     name: str = "fcrn_resnet18"
     overrides: dict[str, Any] = field(default_factory=dict)
+    init_from: str | None = None
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -113,11 +114,15 @@ def build_training(
         raise DepthforgeError(
             f"model {cfg.model.name!r} predicts no depth; it cannot be trained alone"
         )
+    if cfg.model.init_from is not None:
+        from depthforge.train.stages import initialize_from
+
+        initialize_from(model, cfg.model.init_from)
     strategy = STRATEGIES[cfg.strategy](cfg.loss.name, cfg.loss.kwargs, model.output_space)
     train_set = train_set if train_set is not None else open_data(cfg.train_data, cfg.seed)
     if val_set is None and cfg.val_data is not None:
         val_set = open_data(cfg.val_data, cfg.seed)
-    validate, best_metric = None, "abs_rel"
+    validate, best_metric, panels = None, "abs_rel", None
     if val_set is not None:
         if cfg.protocol is None:
             raise DepthforgeError("val_data is set but protocol is not (e.g. protocol: dense)")
@@ -131,6 +136,10 @@ def build_training(
             validate = make_validator(
                 val_set, cfg.protocol, align=cfg.align, batch_size=cfg.loop.batch_size
             )
+            if cfg.loop.tensorboard:  # RGB | prediction | GT | error panels of 4 samples
+                from depthforge.train.panels import validation_panels
+
+                panels = partial(validation_panels, dataset=val_set, count=4, align=cfg.align)
     trainer = Trainer(
         model,
         strategy,
@@ -143,6 +152,7 @@ def build_training(
         best_metric=best_metric,
         progress=progress,
         config=cfg.to_dict(),
+        panels=panels,
     )
     return TrainingRun(cfg, trainer, train_set, val_set)
 

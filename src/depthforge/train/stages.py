@@ -27,9 +27,16 @@ COARSE_PREFIX = "coarse."
 """Key prefix of the coarse network in an :class:`Eigen2014` ``state_dict``."""
 
 
-def _source_state(source: str | Path | nn.Module) -> tuple[dict[str, torch.Tensor], object, str]:
+Source = str | Path | nn.Module | dict
+"""A model, a saved model folder, a trainer checkpoint file or a ``state_dict``."""
+
+
+def _source_state(source: Source) -> tuple[dict[str, torch.Tensor], object, str]:
     """``(state_dict, config or None, description)`` of a model, a saved model folder
-    (:func:`depthforge.models.save_model`) or a trainer checkpoint file (``last.pt``/``best.pt``)."""
+    (:func:`depthforge.models.save_model`), a trainer checkpoint file (``last.pt``/``best.pt``)
+    or a ``state_dict``."""
+    if isinstance(source, dict):
+        return source, None, "state_dict"
     if isinstance(source, nn.Module):
         return source.state_dict(), getattr(source, "config", None), type(source).__name__
     path = Path(source).expanduser()
@@ -45,7 +52,7 @@ def _source_state(source: str | Path | nn.Module) -> tuple[dict[str, torch.Tenso
     raise DataError(path, "no saved model folder or checkpoint file here")
 
 
-def init_fine_from_coarse(fine_model: Eigen2014, coarse: str | Path | nn.Module) -> Eigen2014:
+def init_fine_from_coarse(fine_model: Eigen2014, coarse: Source) -> Eigen2014:
     """Load a trained coarse network into ``fine_model.coarse`` (in place; returns the model).
 
     Eigen et al. 2014, Sec. 3.3: stage two starts from the trained coarse network and holds it
@@ -93,16 +100,21 @@ def init_fine_from_coarse(fine_model: Eigen2014, coarse: str | Path | nn.Module)
     return fine_model
 
 
-def initialize_from(model: DepthModel, source: str | Path | nn.Module) -> DepthModel:
+def initialize_from(model: DepthModel, source: Source) -> DepthModel:
     """Start ``model`` from trained weights (``model.init_from`` in a recipe).
 
-    A fine-stage :class:`Eigen2014` takes the coarse network of ``source``
-    (:func:`init_fine_from_coarse`); any other model takes all of ``source``'s weights, which must
-    match its own tensor for tensor (fine-tuning a saved model of the same architecture).
+    A fine-stage :class:`Eigen2014` given a source without a fine network (a coarse-stage model)
+    takes its coarse network (:func:`init_fine_from_coarse`); otherwise ``model`` takes all of
+    ``source``'s weights, which must match its own tensor for tensor (fine-tuning a saved model
+    of the same architecture, e.g. a fine-stage model).
     """
-    if isinstance(model, Eigen2014) and model.fine is not None:
-        return init_fine_from_coarse(model, source)
     state, _, where = _source_state(source)
+    if (
+        isinstance(model, Eigen2014)
+        and model.fine is not None
+        and not any(k.startswith("fine.") for k in state)
+    ):
+        return init_fine_from_coarse(model, state)
     expected = model.state_dict()
     for key, tensor in expected.items():
         if key not in state:

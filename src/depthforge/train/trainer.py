@@ -115,6 +115,7 @@ class Trainer:
         best_metric: str = "abs_rel",
         progress: Callable[[int, int, float], None] | None = None,
         config: dict[str, Any] | None = None,
+        panels: Callable[[torch.nn.Module], dict[str, Any]] | None = None,
     ):
         self.rank, self.world = rank_and_world()
         self.device = resolve_device(loop.device)
@@ -126,6 +127,7 @@ class Trainer:
         self.loop, self.optim_cfg, self.seed = loop, optim, seed
         self.validate, self.best_metric, self.progress = validate, best_metric, progress
         self.config = config or {}
+        self.panels = panels
         self.optimizer = build_optimizer(
             [p for p in self.model.parameters() if p.requires_grad], optim
         )
@@ -241,6 +243,9 @@ class Trainer:
                 metrics = self.validate(self.bare_model)
                 self.model.train()
                 logger.scalars(done, metrics, prefix="val")
+                if self.panels is not None and logger.writer is not None:
+                    logger.images(done, self.panels(self.bare_model))
+                    self.model.train()
                 score = metrics.get(self.best_metric)
                 if score is not None and (best is None or score < best):
                     best, result.best_step = score, done
