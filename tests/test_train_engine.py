@@ -189,3 +189,19 @@ def test_recipe_transforms_are_a_function_of_seed_index_and_step():
     assert len(crops) > 1  # another step, another augmentation
     with pytest.raises(DepthforgeError, match="unknown transform 'flip'; known: resize"):
         build_transforms([{"flip": 0.5}])
+
+
+@pytest.mark.parametrize("recipe", ["eigen2014_nyu_coarse", "fcrn_nyu", "two_stream_nyu"])
+def test_recipe_transforms_apply_to_a_nyu_sized_sample(recipe):
+    from depthforge.train.augment import AugmentedDataset, build_transforms
+    from depthforge.train.config import resolve_recipe
+
+    cfg = load_config(resolve_recipe(recipe))
+    depth = torch.full((1, 1, 480, 640), 3.0)
+    sample = Sample(
+        torch.rand(3, 480, 640), depth[0], depth[0] > 0, K=torch.eye(3), meta={"id": "x"}
+    )
+    data = AugmentedDataset([sample], build_transforms(cfg.train_data.transforms), seed=0)
+    out = data[(0, 3)]
+    assert tuple(out.image.shape[-2:]) == (228, 304)  # the papers' NYU input
+    assert out.depth.shape[-2:] == out.image.shape[-2:]

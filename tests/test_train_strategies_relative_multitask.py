@@ -297,3 +297,39 @@ def test_synth_multitask_recipe_trains_two_steps(tmp_path):
     train = [json.loads(line) for line in lines if "loss" in json.loads(line)]
     assert {"loss_depth", "loss_normals", "loss_labels"} <= set(train[-1])
     assert "abs_rel" in val_records(tmp_path)[-1]
+
+
+def test_set_strategy_hand_computed_and_synth_recipe_runs(tmp_path):
+    from depthforge.data.collate import collate_samples
+    from depthforge.losses import set_loss
+    from depthforge.train.strategies import SetSupervised
+    from depthforge.types import Sample
+
+    class LeftRight(torch.nn.Module):
+        """'Depth' = 1 + column index / 10: not mirror-symmetric, so the set disagrees."""
+
+        def forward(self, images):
+            columns = torch.arange(images.shape[-1], dtype=images.dtype) / 10
+            return (1 + columns).expand(images.shape[0], 1, *images.shape[-2:])
+
+    gt = torch.full((1, 2, 3), 2.0)
+    batch = collate_samples([Sample(torch.zeros(3, 2, 3), gt, gt > 0, meta={"id": "a"})])
+    loss, logs = SetSupervised(OutputSpace.METRIC_DEPTH)(LeftRight(), batch)
+    direct = torch.tensor([1.0, 1.1, 1.2]).expand(1, 1, 2, 3)
+    mirrored = direct.flip(-1)
+    torch.testing.assert_close(loss, set_loss([direct, mirrored], gt[None], (gt > 0)[None]))
+    assert logs["set_disagreement"] == pytest.approx((0.2 + 0 + 0.2) / 3)
+
+    cfg = load_config(
+        resolve_recipe("synth_two_stream"),
+        tiny(
+            tmp_path,
+            (64, 48),
+            [
+                "model.overrides.input_size=[48,64]",
+                "val_data.options={scenes: 1, frames: 2, size: [64, 48]}",
+            ],
+        ),
+    )
+    result = build_training(cfg).trainer.fit()
+    assert len(result.losses) == 2 and all(math.isfinite(v) for v in result.losses)

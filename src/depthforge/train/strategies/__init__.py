@@ -16,6 +16,7 @@ from depthforge.train.strategies.relative import (
     build_relative,
     make_ordinal_validator,
 )
+from depthforge.train.strategies.set_loss import SetSupervised, build_set
 from depthforge.train.strategies.supervised import (
     LossSpec,
     SupervisedDepth,
@@ -30,6 +31,7 @@ STRATEGIES: dict[str, Callable[..., Any]] = {
     "megadepth": build_megadepth,
     "relative": build_relative,
     "multitask": build_multitask,
+    "set": build_set,
 }
 
 __all__ = [
@@ -38,6 +40,8 @@ __all__ = [
     "MegaDepthMixed",
     "MultiTask",
     "RelativeDepth",
+    "SetSupervised",
+    "build_set",
     "build_megadepth",
     "build_multitask",
     "build_relative",
