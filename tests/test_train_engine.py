@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from depthforge.data.collate import collate_samples
-from depthforge.errors import DepthforgeError
+from depthforge.errors import DataError, DepthforgeError
 from depthforge.train.checkpoint import load_checkpoint
 from depthforge.train.config import LoopConfig, OptimConfig, load_config
 from depthforge.train.logging import METRICS_LOG
@@ -84,6 +84,15 @@ def test_resume_reproduces_the_uninterrupted_loss_curve(tmp_path):
     assert straight[6] != straight[5]  # the comparison is not between constants
 
 
+def test_a_previous_run_is_not_overwritten_without_asking(tmp_path):
+    make_trainer(tmp_path, 2).fit()
+    before = (tmp_path / LAST_CHECKPOINT).read_bytes()
+    with pytest.raises(DataError, match="pass --resume to continue it or --overwrite"):
+        make_trainer(tmp_path, 2).fit()
+    assert (tmp_path / LAST_CHECKPOINT).read_bytes() == before
+    make_trainer(tmp_path, 2).fit(overwrite=True)
+
+
 def test_metrics_log_is_json_lines(tmp_path):
     make_trainer(tmp_path, 3).fit()
     records = [json.loads(line) for line in (tmp_path / METRICS_LOG).read_text().splitlines()]
@@ -120,7 +129,7 @@ def test_full_disk_while_saving_keeps_the_last_good_checkpoint(tmp_path, monkeyp
 
     monkeypatch.setattr(torch, "save", disk_full)
     with pytest.raises(OSError, match="No space"):
-        make_trainer(tmp_path, 3).fit()
+        make_trainer(tmp_path, 3).fit(overwrite=True)
     assert (tmp_path / LAST_CHECKPOINT).read_bytes() == good
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp.pt")]
 

@@ -335,6 +335,9 @@ def train(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue from OUT_DIR/last.pt.")
     ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Start again over a previous run in OUT_DIR.")
+    ] = False,
 ) -> None:
     """Train from a recipe (composes `_base_` files); works under `torchrun` for several processes."""
     from depthforge.train.config import load_config, resolve_recipe
@@ -345,7 +348,7 @@ def train(
     cfg = load_config(resolve_recipe(config), overrides or [])
     with train_progress("training", enabled=rank == 0) as update:
         run = build_training(cfg, progress=update)
-        result = run.trainer.fit(resume=resume)
+        result = run.trainer.fit(resume=resume, overwrite=overwrite)
     if rank == 0:
         model_dir = finish_run(run, result)
         console.print(
@@ -656,13 +659,14 @@ def demo(
 
     refuse_to_overwrite(out, overwrite)
     overrides = [] if steps is None else [f"loop.steps={steps}"]
-    with progress_bar("rendering") as render_update, train_progress("training") as train_update:
+    with progress_display() as bar:  # one live display: rich allows no second one
         result = run_demo(
             out,
             overrides=overrides,
-            stage=lambda text: err_console.print(f"[bold]·[/] {text}"),
-            render_progress=render_update,
-            train_progress=train_update,
+            stage=lambda text: bar.console.print(f"[bold]·[/] {text}"),
+            render_progress=add_progress_task(bar, "rendering"),
+            train_progress=add_progress_task(bar, "training", with_loss=True),
+            overwrite=overwrite,
         )
     ratio = result.metrics["abs_rel"] / result.baseline_metrics["abs_rel"]
     console.print(

@@ -93,9 +93,11 @@ def run_demo(
     stage: Callable[[str], None] | None = None,
     render_progress: Callable[[int, int], None] | None = None,
     train_progress: Callable[[int, int, float], None] | None = None,
+    overwrite: bool = False,
 ) -> DemoResult:
     """Run the demo into ``out_dir`` (see the module docstring); ``overrides`` are ``key=value``
-    changes of the ``synth_demo`` recipe (e.g. ``loop.steps=50``)."""
+    changes of the ``synth_demo`` recipe (e.g. ``loop.steps=50``); ``overwrite`` replaces a
+    previous demo run in ``out_dir``."""
     started = time.perf_counter()
     out = Path(out_dir)
     raw = apply_overrides(
@@ -115,7 +117,7 @@ def run_demo(
 
     say(f"training {cfg.model.name} for {cfg.loop.steps} steps")
     run = build_training(cfg, progress=train_progress, train_set=train_set, val_set=val_set)
-    result = run.trainer.fit()
+    result = run.trainer.fit(overwrite=overwrite)
     model_dir = finish_run(run, result)
     model = run.trainer.bare_model.eval()
 

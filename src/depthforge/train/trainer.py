@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from depthforge.data.collate import Batch, collate_samples
-from depthforge.errors import DepthforgeError
+from depthforge.errors import DataError, DepthforgeError
 from depthforge.train.augment import AugmentedDataset
 from depthforge.train.checkpoint import load_checkpoint, save_checkpoint, set_rng_state
 from depthforge.train.config import LoopConfig, OptimConfig
@@ -176,8 +176,18 @@ class Trainer:
             )
         barrier()
 
-    def fit(self, resume: bool = False) -> TrainResult:
-        """Train from step 0, or from ``last.pt`` when ``resume`` (same losses as an unbroken run)."""
+    def fit(self, resume: bool = False, overwrite: bool = False) -> TrainResult:
+        """Train from step 0, or from ``last.pt`` when ``resume`` (same losses as an unbroken run).
+
+        A fresh run refuses an ``out_dir`` that holds a previous run's checkpoint unless
+        ``overwrite``: its checkpoints and log would be replaced.
+        """
+        if not resume and not overwrite and (self.out_dir / LAST_CHECKPOINT).exists():
+            raise DataError(
+                self.out_dir,
+                "holds a previous run (last.pt): pass --resume to continue it or --overwrite "
+                "to start again",
+            )
         self.out_dir.mkdir(parents=True, exist_ok=True)
         start, best, state = 0, None, None
         if resume:
