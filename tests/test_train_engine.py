@@ -214,3 +214,25 @@ def test_recipe_transforms_apply_to_a_nyu_sized_sample(recipe):
     out = data[(0, 3)]
     assert tuple(out.image.shape[-2:]) == (228, 304)  # the papers' NYU input
     assert out.depth.shape[-2:] == out.image.shape[-2:]
+
+
+def test_same_size_runs_split_at_size_changes_and_batch_size():
+    from depthforge.data.collate import same_size_runs
+
+    def sample(h, w, name):
+        return Sample(
+            torch.zeros(3, h, w),
+            torch.ones(1, h, w),
+            torch.ones(1, h, w, dtype=torch.bool),
+            meta={"id": name},
+        )
+
+    data = [
+        sample(2, 3, "a"),
+        sample(2, 3, "b"),
+        sample(2, 3, "c"),
+        sample(4, 3, "d"),
+        sample(2, 3, "e"),
+    ]
+    runs = [[s.id for s in run] for run in same_size_runs(data, batch_size=2)]
+    assert runs == [["a", "b"], ["c"], ["d"], ["e"]]

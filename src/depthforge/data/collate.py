@@ -111,3 +111,17 @@ def collate_samples(samples: Sequence[Sample]) -> Batch:
         out["stereo_image"] = torch.stack([s.stereo.image for s in samples])
         out["baseline"] = torch.tensor([s.stereo.baseline for s in samples], dtype=torch.float32)
     return Batch(meta=[s.meta for s in samples], **out)
+
+
+def same_size_runs(dataset, batch_size: int):
+    """Consecutive samples of ``dataset`` in runs of at most ``batch_size`` that share one size
+    (datasets such as KITTI or COLMAP mix image sizes, which one tensor cannot hold)."""
+    pending: list[Sample] = []
+    for index in range(len(dataset)):
+        sample = dataset[index]
+        if pending and (len(pending) == batch_size or pending[0].size != sample.size):
+            yield pending
+            pending = []
+        pending.append(sample)
+    if pending:
+        yield pending

@@ -347,6 +347,7 @@ def predict_dataset(
     Returns:
         The number of predictions written.
     """
+    from depthforge.data.collate import same_size_runs
     from depthforge.eval.predictions import save_prediction
     from depthforge.models.io import load_model
 
@@ -356,24 +357,13 @@ def predict_dataset(
     model = (
         model_or_folder if isinstance(model_or_folder, DepthModel) else load_model(model_or_folder)
     )
-    total, done, pending = len(dataset), 0, []
-
-    def flush() -> None:
-        nonlocal done
-        images = torch.stack([s.image for s in pending])
+    total, done = len(dataset), 0
+    for run in same_size_runs(dataset, batch_size):
+        images = torch.stack([s.image for s in run])
         depth = predict(model, images, batch_size=batch_size, size=size).depth[:, 0].cpu().numpy()
-        for sample, d in zip(pending, depth, strict=True):
+        for sample, d in zip(run, depth, strict=True):
             save_prediction(out_dir, sample.id, d)
-        done += len(pending)
-        pending.clear()
+        done += len(run)
         if progress is not None:
             progress(done, total)
-
-    for index in range(total):
-        sample = dataset[index]
-        if pending and (len(pending) == batch_size or pending[0].size != sample.size):
-            flush()
-        pending.append(sample)
-    if pending:
-        flush()
     return total

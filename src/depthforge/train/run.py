@@ -10,9 +10,9 @@ from functools import partial
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
-from depthforge.data.collate import collate_samples
+from depthforge.data.collate import collate_samples, same_size_runs
 from depthforge.data.registry import open_dataset
 from depthforge.errors import DataError, DepthforgeError
 from depthforge.io.image import write_atomic
@@ -69,9 +69,9 @@ def make_validator(
 
     def validate(model: torch.nn.Module) -> dict[str, float]:
         evaluator = Evaluator(protocol, align=align, output_space=_prediction_space(model))
-        loader = DataLoader(dataset, batch_size=batch_size, collate_fn=collate_samples)
         device = next(model.parameters()).device
-        for batch in loader:
+        for run in same_size_runs(dataset, batch_size):
+            batch = collate_samples(run)
             pred = predict(model, batch.image.to(device), batch_size=batch_size, size=size).depth
             evaluator.add(pred.cpu(), batch.depth, batch.mask, ids=batch.ids)
         return evaluator.result().metrics
