@@ -60,6 +60,32 @@ def read_config(folder: Path) -> DepthModel:
     return architecture(config)
 
 
+def load_checked_state(
+    module: torch.nn.Module, state: dict[str, torch.Tensor], source: str | Path, context: str = ""
+) -> None:
+    """Load ``state`` into ``module`` after checking it tensor for tensor.
+
+    Raises:
+        DataError: naming ``source`` and the first missing, misshapen or unexpected tensor
+            (each message starts with ``context``).
+    """
+    expected = module.state_dict()
+    for key, tensor in expected.items():
+        if key not in state:
+            raise DataError(source, f"{context}tensor {key!r} is missing")
+        if tuple(state[key].shape) != tuple(tensor.shape):
+            raise DataError(
+                source,
+                f"{context}tensor {key!r} has shape {tuple(state[key].shape)}, "
+                f"{type(module).__name__} expects {tuple(tensor.shape)}",
+            )
+    extra = sorted(set(state) - set(expected))
+    if extra:
+        raise DataError(source, f"{context}unexpected tensor {extra[0]!r}")
+    with torch.no_grad():
+        module.load_state_dict(state)
+
+
 def load_model(folder: str | Path, map_location: str | torch.device = "cpu") -> DepthModel:
     """Rebuild the model saved in ``folder`` by :func:`save_model`, in eval mode.
 
@@ -76,18 +102,5 @@ def load_model(folder: str | Path, map_location: str | torch.device = "cpu") -> 
         state = load_file(str(weights), device=str(map_location))
     except (SafetensorError, OSError) as exc:
         raise DataError(weights, f"unreadable safetensors file ({exc})") from exc
-    expected = model.state_dict()
-    for key, tensor in expected.items():
-        if key not in state:
-            raise DataError(folder, f"weights do not match config.json: tensor {key!r} is missing")
-        if state[key].shape != tensor.shape:
-            raise DataError(
-                folder,
-                f"weights do not match config.json: tensor {key!r} has shape "
-                f"{tuple(state[key].shape)}, the config expects {tuple(tensor.shape)}",
-            )
-    extra = sorted(set(state) - set(expected))
-    if extra:
-        raise DataError(folder, f"weights do not match config.json: unexpected tensor {extra[0]!r}")
-    model.load_state_dict(state)
+    load_checked_state(model, state, folder, "weights do not match config.json: ")
     return model.to(map_location).eval()

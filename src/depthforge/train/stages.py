@@ -22,6 +22,7 @@ from torch import nn
 from depthforge.errors import DataError, DepthforgeError
 from depthforge.models.base import DepthModel
 from depthforge.models.eigen2014 import Eigen2014
+from depthforge.models.io import load_checked_state
 
 COARSE_PREFIX = "coarse."
 """Key prefix of the coarse network in an :class:`Eigen2014` ``state_dict``."""
@@ -80,21 +81,8 @@ def init_fine_from_coarse(fine_model: Eigen2014, coarse: Source) -> Eigen2014:
     sub = {k[len(COARSE_PREFIX) :]: v for k, v in state.items() if k.startswith(COARSE_PREFIX)}
     if not sub:
         raise DataError(where, "holds no Eigen2014 coarse network (no 'coarse.*' tensors)")
-    expected = fine_model.coarse.state_dict()
-    for key, tensor in expected.items():
-        if key not in sub:
-            raise DataError(where, f"coarse tensor {key!r} is missing")
-        if tuple(sub[key].shape) != tuple(tensor.shape):
-            raise DataError(
-                where,
-                f"coarse tensor {key!r} has shape {tuple(sub[key].shape)}, the fine model "
-                f"expects {tuple(tensor.shape)} (same input_size and fc_features needed)",
-            )
-    extra = sorted(set(sub) - set(expected))
-    if extra:
-        raise DataError(where, f"unexpected coarse tensor {extra[0]!r}")
-    with torch.no_grad():
-        fine_model.coarse.load_state_dict(sub)
+    # same input_size and fc_features are needed for the shapes to match
+    load_checked_state(fine_model.coarse, sub, where, "coarse network: ")
     fine_model.coarse.requires_grad_(not fine_model.config.freeze_coarse)
     fine_model.train(fine_model.training)  # a frozen coarse net stays in eval mode
     return fine_model
@@ -115,19 +103,5 @@ def initialize_from(model: DepthModel, source: Source) -> DepthModel:
         and not any(k.startswith("fine.") for k in state)
     ):
         return init_fine_from_coarse(model, state)
-    expected = model.state_dict()
-    for key, tensor in expected.items():
-        if key not in state:
-            raise DataError(where, f"tensor {key!r} of {type(model).__name__} is missing")
-        if tuple(state[key].shape) != tuple(tensor.shape):
-            raise DataError(
-                where,
-                f"tensor {key!r} has shape {tuple(state[key].shape)}, "
-                f"{type(model).__name__} expects {tuple(tensor.shape)}",
-            )
-    extra = sorted(set(state) - set(expected))
-    if extra:
-        raise DataError(where, f"unexpected tensor {extra[0]!r}")
-    with torch.no_grad():
-        model.load_state_dict(state)
+    load_checked_state(model, state, where)
     return model
