@@ -84,6 +84,42 @@ def test_resume_reproduces_the_uninterrupted_loss_curve(tmp_path):
     assert straight[6] != straight[5]  # the comparison is not between constants
 
 
+class ScaledL1(torch.nn.Module):
+    """A strategy with a parameter of its own (as a pose network or discriminator would be)."""
+
+    def __init__(self):
+        super().__init__()
+        self.log_scale = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, model, batch):
+        pred = model(batch.image) * self.log_scale.exp()
+        return (pred - batch.depth).abs()[batch.mask].mean(), {}
+
+
+def test_a_module_strategy_is_trained_checkpointed_and_resumed(tmp_path):
+    strategy = ScaledL1()
+    straight = make_trainer(tmp_path / "a", 6, strategy).fit().losses
+    assert strategy.log_scale.item() != 0.0  # the optimiser updated the strategy's parameter
+    saved = load_checkpoint(tmp_path / "a" / LAST_CHECKPOINT)["extra"]["strategy"]
+    assert saved["log_scale"].item() == strategy.log_scale.item()
+
+    class KilledAfter3(ScaledL1):
+        def forward(self, model, batch):
+            if self.calls == 3:
+                raise Killed
+            self.calls += 1
+            return super().forward(model, batch)
+
+    first = KilledAfter3()
+    first.calls = 0
+    with pytest.raises(Killed):
+        make_trainer(tmp_path / "b", 6, first).fit()
+    resumed = make_trainer(tmp_path / "b", 6, ScaledL1()).fit(resume=True).losses
+    torch.testing.assert_close(
+        torch.tensor(resumed), torch.tensor(straight[3:]), rtol=1e-6, atol=1e-7
+    )
+
+
 def test_a_previous_run_is_not_overwritten_without_asking(tmp_path):
     make_trainer(tmp_path, 2).fit()
     before = (tmp_path / LAST_CHECKPOINT).read_bytes()

@@ -27,7 +27,11 @@ BEST_CHECKPOINT = "best.pt"
 
 
 class Strategy(Protocol):
-    """What a batch is supervised with: returns the scalar loss and numbers worth logging."""
+    """What a batch is supervised with: returns the scalar loss and numbers worth logging.
+
+    A strategy that is also a ``torch.nn.Module`` (e.g. one owning a pose network or a domain
+    discriminator) has its parameters trained, checkpointed and resumed with the model's.
+    """
 
     def __call__(
         self, model: torch.nn.Module, batch: Batch
@@ -122,6 +126,8 @@ class Trainer:
         if self.device.type == "cuda" and self.world > 1:
             self.device = torch.device("cuda", torch.cuda.current_device())
         self.model = wrap_model(model.to(self.device), self.device)
+        if isinstance(strategy, torch.nn.Module):
+            strategy = strategy.to(self.device)
         self.strategy, self.train_set = strategy, train_set
         self.out_dir = Path(out_dir)
         self.loop, self.optim_cfg, self.seed = loop, optim, seed
@@ -129,7 +135,7 @@ class Trainer:
         self.config = config or {}
         self.panels = panels
         self.optimizer = build_optimizer(
-            [p for p in self.model.parameters() if p.requires_grad], optim
+            [p for p in self.trainable_parameters() if p.requires_grad], optim
         )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: lr_factor(s, loop.steps, optim)
@@ -158,6 +164,18 @@ class Trainer:
             persistent_workers=False,
         )
 
+    def trainable_parameters(self) -> list[torch.nn.Parameter]:
+        """The model's parameters, then those of a strategy that is a ``torch.nn.Module``."""
+        params = list(self.model.parameters())
+        if isinstance(self.strategy, torch.nn.Module):
+            params += list(self.strategy.parameters())
+        return params
+
+    def _train_mode(self) -> None:
+        self.model.train()
+        if isinstance(self.strategy, torch.nn.Module):
+            self.strategy.train()
+
     @property
     def bare_model(self) -> torch.nn.Module:
         """The model without its DistributedDataParallel wrapper."""
@@ -172,7 +190,13 @@ class Trainer:
                 optimizer=self.optimizer,
                 scheduler=self.scheduler,
                 scaler=self.scaler,
-                extra={"config": self.config, "best_metric": best},
+                extra={
+                    "config": self.config,
+                    "best_metric": best,
+                    "strategy": self.strategy.state_dict()
+                    if isinstance(self.strategy, torch.nn.Module)
+                    else None,
+                },
             )
         barrier()
 
@@ -198,6 +222,8 @@ class Trainer:
             if self.scaler is not None and state["scaler"] is not None:
                 self.scaler.load_state_dict(state["scaler"])
             start, best = state["step"], state["extra"].get("best_metric")
+            if isinstance(self.strategy, torch.nn.Module):
+                self.strategy.load_state_dict(state["extra"]["strategy"])
         else:
             torch.manual_seed(self.seed)
         logger = RunLogger(
@@ -214,7 +240,7 @@ class Trainer:
         result = TrainResult(self.out_dir, start, best_metric=best)
         t0 = time.perf_counter()
         wait = 0.0
-        self.model.train()
+        self._train_mode()
         tick = time.perf_counter()
         for step, batch in enumerate(batches, start):
             wait += time.perf_counter() - tick
@@ -234,7 +260,7 @@ class Trainer:
             else:
                 loss.backward()
             if self.optim_cfg.grad_clip:
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.optim_cfg.grad_clip)
+                torch.nn.utils.clip_grad_norm_(self.trainable_parameters(), self.optim_cfg.grad_clip)
             if self.scaler is not None:
                 self.scaler.step(self.optimizer)
                 self.scaler.update()
@@ -251,11 +277,11 @@ class Trainer:
                 done % self.loop.val_every == 0 or done == self.loop.steps
             ):
                 metrics = self.validate(self.bare_model)
-                self.model.train()
+                self._train_mode()
                 logger.scalars(done, metrics, prefix="val")
                 if self.panels is not None and logger.writer is not None:
                     logger.images(done, self.panels(self.bare_model))
-                    self.model.train()
+                    self._train_mode()
                 score = metrics.get(self.best_metric)
                 if score is not None and (best is None or score < best):
                     best, result.best_step = score, done
