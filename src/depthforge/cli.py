@@ -113,8 +113,9 @@ def datasets() -> None:
     """List the dataset names that --dataset accepts."""
     from depthforge.data import DATASETS
 
+    width = max(map(len, DATASETS))
     for name, target in sorted(DATASETS.items()):
-        console.print(f"{name:10s} {target}")
+        console.print(f"{name:{width}s} {target}")
 
 
 @app.command()
@@ -291,6 +292,54 @@ def protocols() -> None:
 
     for name in list_protocols():
         typer.echo(f"{name:28s} {get_protocol(name).description}")
+
+
+@app.command("eval-pose")
+def eval_pose(
+    gt: Annotated[Path, typer.Option(help="Ground-truth trajectory (KITTI poses or TUM).")],
+    pred: Annotated[
+        Path | None,
+        typer.Option(help="Predicted trajectory (same format), or monodepth2's poses.npy."),
+    ] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="Instead of --pred: a saved two-frame PoseNet folder.")
+    ] = None,
+    images: Annotated[
+        Path | None, typer.Option(help="With --model: folder of the frames (sorted by name).")
+    ] = None,
+    save_pred: Annotated[
+        Path | None, typer.Option(help="With --model: write its trajectory here (KITTI).")
+    ] = None,
+    format: Annotated[
+        str | None, typer.Option(help="kitti or tum (default: guessed from the columns).")
+    ] = None,
+    protocol: Annotated[
+        str, typer.Option(help="snippets (SfMLearner/monodepth2 5-frame ATE) or full (TUM).")
+    ] = "snippets",
+    alignment: Annotated[str, typer.Option(help="full only: sim3, se3 or none.")] = "sim3",
+    rpe_delta: Annotated[int, typer.Option(help="full only: RPE frame step.")] = 1,
+) -> None:
+    """Score a predicted camera trajectory: ATE (and RPE) against the ground truth."""
+    from depthforge.eval.trajectory import (
+        evaluate_trajectory,
+        predict_trajectory,
+        save_kitti_poses,
+    )
+
+    if (pred is None) == (model is None) or (model is None) != (images is None):
+        raise DepthforgeError("give either --pred FILE or --model DIR with --images FOLDER")
+    if model is not None:
+        from depthforge.data.folder import IMAGE_SUFFIXES
+        from depthforge.models.io import load_model
+
+        if not images.is_dir():
+            raise DataError(images, "not a folder of frames")
+        frames = sorted(p for p in images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        pred = predict_trajectory(load_model(model), frames)
+        if save_pred is not None:
+            console.print(f"wrote {save_kitti_poses(save_pred, pred)}")
+    result = evaluate_trajectory(gt, pred, format, protocol, alignment, rpe_delta)
+    console.print(result.table())
 
 
 @app.command()
@@ -639,6 +688,115 @@ def dof(
         overwrite=overwrite,
     )
     console.print(f"wrote [bold]{path}[/]")
+
+
+@app.command()
+def complete(
+    image: Annotated[Path, typer.Argument(help="The RGB photo.")],
+    sparse: Annotated[
+        Path, typer.Option(help="Sparse or holey depth registered to IMAGE (0 = no sample).")
+    ],
+    out: Annotated[Path, typer.Option(help="Output: .npy metres or .png 16-bit millimetres.")],
+    model: Annotated[
+        Path | None,
+        typer.Option(help="A saved model: sparse_to_dense completes; a plain one needs fusion."),
+    ] = None,
+    method: Annotated[str, typer.Option(help="colorization or fusion.")] = "colorization",
+    depth_kind: Annotated[
+        str | None, typer.Option(help="How to decode --sparse: png16, npy, kitti, ...")
+    ] = None,
+    depth_scale: Annotated[
+        float | None, typer.Option(help="Units per metre for --depth-kind png16.")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUT.")] = False,
+) -> None:
+    """Dense depth from sparse depth (LiDAR, Kinect holes) guided by the image."""
+    from depthforge.apps.completion import complete_command
+
+    summary = complete_command(
+        image,
+        sparse,
+        out,
+        method=method,
+        model=model,
+        depth_kind=depth_kind,
+        depth_scale=depth_scale,
+        overwrite=overwrite,
+    )
+    console.print(summary.line(), highlight=False)
+
+
+@app.command()
+def parallax(
+    image: Annotated[Path, typer.Argument(help="The photo.")],
+    out: Annotated[Path, typer.Option(help="Output video: .mp4 (extra 'video'), .gif or .webp.")],
+    depth: Annotated[
+        Path | None, typer.Option(help="Depth registered to IMAGE (metres once decoded).")
+    ] = None,
+    depth_kind: Annotated[
+        str | None,
+        typer.Option(help="How to decode --depth: png16, npy, kitti, nyu_raw, sun, tum, make3d."),
+    ] = None,
+    depth_scale: Annotated[
+        float | None, typer.Option(help="Units per metre for --depth-kind png16.")
+    ] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="A saved model folder, instead of --depth.")
+    ] = None,
+    intrinsics: Annotated[
+        Path | None, typer.Option(help='JSON with {"K": ...} or fx, fy, cx, cy.')
+    ] = None,
+    fov: Annotated[
+        float | None,
+        typer.Option(help="Horizontal field of view in degrees (default 60 without --intrinsics)."),
+    ] = None,
+    frames: Annotated[int, typer.Option(help="Frames of the looping camera swing.")] = 48,
+    fps: Annotated[float, typer.Option(help="Frames per second.")] = 24.0,
+    amount: Annotated[
+        float, typer.Option(help="Near/far parallax as a fraction of the image width.")
+    ] = 0.03,
+    stereo: Annotated[
+        Path | None, typer.Option(help="Also write the stereo pair, side by side (PNG/JPEG).")
+    ] = None,
+    anaglyph: Annotated[
+        Path | None, typer.Option(help="Also write a red-cyan anaglyph (PNG/JPEG).")
+    ] = None,
+    baseline: Annotated[
+        float | None,
+        typer.Option(help="Stereo baseline in depth units (default 0.065 m, or near depth / 30)."),
+    ] = None,
+    anaglyph_method: Annotated[
+        str, typer.Option(help="dubois (least squares) or color (R from left, GB from right).")
+    ] = "dubois",
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace existing outputs.")
+    ] = False,
+) -> None:
+    """A "3D photo": novel views of IMAGE by depth-based forward warping, as a looping video;
+    optionally a stereo pair and an anaglyph."""
+    from depthforge.apps.parallax import parallax_command
+
+    if (depth is None) == (model is None):
+        raise DepthforgeError("give exactly one of --depth and --model")
+    summary = parallax_command(
+        image,
+        out,
+        depth=depth,
+        depth_kind=depth_kind,
+        depth_scale=depth_scale,
+        model=model,
+        intrinsics=intrinsics,
+        fov=fov,
+        frames=frames,
+        fps=fps,
+        parallax=amount,
+        stereo=stereo,
+        anaglyph_out=anaglyph,
+        baseline=baseline,
+        anaglyph_method=anaglyph_method,
+        overwrite=overwrite,
+    )
+    console.print(summary.line(), highlight=False)
 
 
 @app.command()

@@ -12,7 +12,8 @@ The renderer, in order:
    sit exactly at the scene's nearest and farthest CoC.
 4. **Blur per layer.** Each layer's premultiplied colour ``α·rgb`` and its coverage ``α`` are
    blurred with that layer's aperture kernel (a disc of the CoC's diameter, or the hexagon
-   inscribed in it), by FFT with replicated borders, all layers in one batched transform.
+   inscribed in it), by FFT with replicated borders: the layers that share a resolution in one
+   batched transform, over just the box their pixels cover (grown by the kernel's reach).
 5. **Compositing.** Layers are composited back to front with "over"
    (``out = C_l + (1 − A_l)·out``), so a blurred layer in front spreads over what lies behind it
    (partial occlusion) and a sharp layer in front is never covered by a blurred one behind it.
@@ -45,6 +46,7 @@ import torch.nn.functional as F
 
 from depthforge.apps.lens import PRESETS, check_lens, signed_coc_px
 from depthforge.errors import DataError
+from depthforge.types import OutputSpace
 
 APERTURES = ("disc", "hexagon")
 MAX_AUTO_LAYERS = 24  # auto layer count: 1 px of CoC diameter per layer, at most this many
@@ -124,21 +126,50 @@ def next_fast_len(n: int) -> int:
 
 def fft_blur(stack: torch.Tensor, radii: torch.Tensor, aperture: str) -> torch.Tensor:
     """Blur each layer of ``stack`` ``(B, L, C, H, W)`` with its own ``(L,)`` radius: one batched
-    FFT convolution, image borders replicated."""
+    FFT convolution, image borders replicated.
+
+    Only the box around the non-zero pixels (grown by the kernel's reach) is transformed:
+    outside it every output is exactly 0, because no input within a kernel's reach is non-zero
+    (a replicated border copies only rows and columns of the image itself). Layers of a depth
+    band usually cover a fraction of the frame, so this saves much of the work at no cost in
+    accuracy.
+    """
     b, n_layers, c, h, w = stack.shape
     half = kernel_half_width(float(radii.max()))
     if half == 0:
         return stack
+    nonzero = (stack != 0).flatten(0, 2).any(dim=0)  # (H, W)
+    rows, cols = nonzero.any(dim=1).nonzero()[:, 0], nonzero.any(dim=0).nonzero()[:, 0]
+    if len(rows) == 0:
+        return torch.zeros_like(stack)
+    top, bottom = max(0, int(rows[0]) - half), min(h, int(rows[-1]) + half + 1)
+    left, right = max(0, int(cols[0]) - half), min(w, int(cols[-1]) + half + 1)
+    # The window's input: `half` more pixels each side, replicated where that passes the border.
+    window = stack[..., max(0, top - half) : bottom + half, max(0, left - half) : right + half]
+    pads = (
+        max(0, half - left),
+        max(0, right + half - w),
+        max(0, half - top),
+        max(0, bottom + half - h),
+    )
+    window = window.reshape(b, n_layers * c, *window.shape[-2:])
+    if any(pads):
+        window = F.pad(window, pads, mode="replicate")
+    wh, ww = bottom - top, right - left
+    size = (next_fast_len(wh + 2 * half), next_fast_len(ww + 2 * half))
     kernels = aperture_kernels(radii.to(stack.device), half, aperture, dtype=stack.dtype)
-    padded = F.pad(stack.reshape(b, n_layers * c, h, w), (half,) * 4, mode="replicate")
-    size = (next_fast_len(h + 2 * half), next_fast_len(w + 2 * half))
-    # The kernel's centre goes to index (0, 0); with the image padded by `half`, the circular
-    # convolution never wraps into the kept region [half, half + H) × [half, half + W).
+    # The kernel's centre goes to index (0, 0); with the window padded by `half`, the circular
+    # convolution never wraps into the kept region [half, half + wh) × [half, half + ww).
     k = F.pad(kernels, (0, size[1] - kernels.shape[-1], 0, size[0] - kernels.shape[-2]))
     k = torch.roll(k, shifts=(-half, -half), dims=(-2, -1))
-    spectrum = torch.fft.rfft2(padded, s=size).reshape(b, n_layers, c, size[0], -1)
+    spectrum = torch.fft.rfft2(window, s=size).reshape(b, n_layers, c, size[0], -1)
     blurred = torch.fft.irfft2(spectrum * torch.fft.rfft2(k)[None, :, None], s=size)
-    return blurred[..., half : half + h, half : half + w]
+    blurred = blurred[..., half : half + wh, half : half + ww]
+    if (wh, ww) == (h, w):
+        return blurred
+    out = stack.new_zeros(stack.shape)
+    out[..., top:bottom, left:right] = blurred
+    return out
 
 
 def blur_scales(radii: torch.Tensor, max_downsample: int) -> torch.Tensor:
@@ -153,47 +184,47 @@ def blur_scales(radii: torch.Tensor, max_downsample: int) -> torch.Tensor:
     return scales
 
 
-def blur_layers(
-    stack: torch.Tensor, radii: torch.Tensor, aperture: str, max_downsample: int = 8
-) -> torch.Tensor:
-    """Blur each layer of ``stack`` with its own aperture kernel.
+def blur_group(stack: torch.Tensor, radii: torch.Tensor, scale: int, aperture: str) -> torch.Tensor:
+    """Blur layers ``(B, L, C, H, W)`` that share one :func:`blur_scales` factor ``scale``.
 
-    Large blurs are computed at reduced resolution, as in pyramidal depth-of-field renderers
-    (Kraus & Strengert 2007, "Depth-of-Field Rendering by Pyramidal Image Processing"): a layer of radius ``r ≥ 3·s`` is box-averaged by ``s``, blurred
-    with radius ``r/s`` and upsampled bilinearly. The extra smoothing is about ``s/2`` px at
-    ``r ≥ 3·s`` px, i.e. at most ~17 % of the radius; ``max_downsample=1`` turns this off.
-
-    Args:
-        stack: ``(B, L, C, H, W)``.
-        radii: ``(L,)`` kernel radii in pixels.
-        aperture: ``"disc"`` or ``"hexagon"``.
-        max_downsample: largest reduction factor (a power of 2).
+    0: no blur; 1: full resolution; ``s ≥ 2``: at reduced resolution, as in pyramidal
+    depth-of-field renderers (Kraus & Strengert 2007, "Depth-of-Field Rendering by Pyramidal
+    Image Processing"): layers of radius ``r ≥ 3·s`` are box-averaged by ``s``, blurred with
+    radius ``r/s`` and upsampled bilinearly. The extra smoothing is about ``s/2`` px at
+    ``r ≥ 3·s`` px, i.e. at most ~17 % of the radius.
 
     Returns:
         ``(B, L, C, H, W)``: each layer convolved with its kernel, image borders replicated.
     """
-    b, n_layers, c, h, w = stack.shape
-    scales = blur_scales(radii, max_downsample)
-    if bool((scales == 1).all()):
+    if scale == 0:
+        return stack
+    if scale == 1:
         return fft_blur(stack, radii, aperture)
-    out = torch.empty_like(stack)
-    for s in scales.unique().tolist():  # at most log2(max_downsample) + 1 groups of layers
-        idx = (scales == s).nonzero().flatten()
-        sub = stack[:, idx]
-        if s == 0:
-            out[:, idx] = sub
-            continue
-        if s == 1:
-            out[:, idx] = fft_blur(sub, radii[idx], aperture)
-            continue
-        n = len(idx)
-        ph, pw = -h % s, -w % s
-        flat = F.pad(sub.reshape(b, n * c, h, w), (0, pw, 0, ph), mode="replicate")
-        small = F.avg_pool2d(flat, s).reshape(b, n, c, (h + ph) // s, (w + pw) // s)
-        small = fft_blur(small, radii[idx] / s, aperture).reshape(b, n * c, *small.shape[-2:])
-        big = F.interpolate(small, size=(h + ph, w + pw), mode="bilinear", align_corners=False)
-        out[:, idx] = big[..., :h, :w].reshape(b, n, c, h, w)
-    return out
+    b, n, c, h, w = stack.shape
+    ph, pw = -h % scale, -w % scale
+    flat = stack.reshape(b, n * c, h, w)
+    if ph or pw:
+        flat = F.pad(flat, (0, pw, 0, ph), mode="replicate")
+    small = F.avg_pool2d(flat, scale).reshape(b, n, c, (h + ph) // scale, (w + pw) // scale)
+    small = fft_blur(small, radii / scale, aperture).reshape(b, n * c, *small.shape[-2:])
+    big = F.interpolate(small, size=(h + ph, w + pw), mode="bilinear", align_corners=False)
+    return big[..., :h, :w].reshape(b, n, c, h, w)
+
+
+def layer_stack(colour: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """``(B, L, 4, H, W)``: premultiplied colour ``weights · colour`` and coverage ``weights``.
+
+    Args:
+        colour: ``(B, 1 or L, 3, H, W)`` linear RGB (per layer when highlights are boosted).
+        weights: ``(B, L, H, W)`` coverage of each pixel by each layer.
+    """
+    b, n_layers, h, w = weights.shape
+    if torch.is_grad_enabled() and (weights.requires_grad or colour.requires_grad):
+        return torch.cat([weights[:, :, None] * colour, weights[:, :, None]], dim=2)
+    stack = torch.empty(b, n_layers, 4, h, w, dtype=colour.dtype, device=colour.device)
+    torch.mul(weights[:, :, None], colour, out=stack[:, :, :3])  # no autograd: one buffer
+    stack[:, :, 3] = weights
+    return stack
 
 
 def composite_layers(
@@ -208,12 +239,17 @@ def composite_layers(
 ) -> torch.Tensor:
     """Blur and composite a layered image (steps 4–6 of the module docstring).
 
+    The layers are blurred in groups that share a resolution (:func:`blur_scales`,
+    :func:`blur_group`), then composited one at a time, near to far, so that no stack of all
+    blurred layers is ever assembled.
+
     Args:
         linear: ``(B, 3, H, W)`` linear-light RGB.
         weights: ``(B, L, H, W)`` coverage of each pixel by each layer, layers ordered near → far,
             summing to 1 over ``L`` (one-hot for the hard renderer).
         radii: ``(L,)`` blur radius of each layer in pixels.
-        max_downsample: see :func:`blur_layers`.
+        max_downsample: largest reduction factor (a power of 2) for blurring wide layers at
+            reduced resolution (:func:`blur_group`); 1 = always full resolution.
 
     Returns:
         ``(B, 3, H, W)`` linear-light RGB (not clipped).
@@ -223,23 +259,24 @@ def composite_layers(
         luma = torch.tensor(LUMA, dtype=linear.dtype, device=linear.device).reshape(1, 1, 3, 1, 1)
         y = (colour * luma).sum(dim=2, keepdim=True)
         excess = ((y - highlight_threshold) / (1.0 - highlight_threshold)).clamp(0.0, 1.0)
-        fade = (radii / 2.0).clamp(0.0, 1.0).to(linear.dtype).reshape(1, -1, 1, 1, 1)
-        colour = colour * (1.0 + highlight_boost * fade * excess)
-    b, n_layers, h, w = weights.shape
-    if torch.is_grad_enabled() and (weights.requires_grad or colour.requires_grad):
-        stack = torch.cat([weights[:, :, None] * colour, weights[:, :, None]], dim=2)
-    else:  # no autograd: fill one buffer instead of concatenating copies
-        stack = torch.empty(b, n_layers, 4, h, w, dtype=linear.dtype, device=linear.device)
-        torch.mul(weights[:, :, None], colour, out=stack[:, :, :3])
-        stack[:, :, 3] = weights
-    blurred = blur_layers(stack, radii, aperture, max_downsample)
-    premult, cover = blurred[:, :, :3], blurred[:, :, 3:]
+    scales = blur_scales(radii, max_downsample)
+    layer = {}  # layer index → (its group's blurred stack, position in it)
+    for s in scales.unique().tolist():  # at most log2(max_downsample) + 2 groups
+        idx = (scales == s).nonzero().flatten()
+        group_colour = colour
+        if highlight_boost > 0:
+            fade = (radii[idx] / 2.0).clamp(0.0, 1.0).to(linear.dtype).reshape(1, -1, 1, 1, 1)
+            group_colour = colour * (1.0 + highlight_boost * fade * excess)
+        blurred = blur_group(layer_stack(group_colour, weights[:, idx]), radii[idx], s, aperture)
+        layer.update({int(l): (blurred, j) for j, l in enumerate(idx)})
     # "over", back to front, written front to back: layer l is seen through Π_{m<l} (1 − A_m).
-    through = torch.cumprod(1.0 - cover, dim=1)
-    seen = torch.cat([torch.ones_like(through[:, :1]), through[:, :-1]], dim=1)
-    rgb = (seen * premult).sum(dim=1)
-    total = 1.0 - through[:, -1]
-    return rgb / total.clamp_min(1e-6)
+    rgb = torch.zeros_like(linear)
+    seen = torch.ones_like(linear[:, :1])
+    for l in range(len(radii)):
+        blurred, j = layer[l]
+        rgb = torch.addcmul(rgb, seen, blurred[:, j, :3])
+        seen = torch.addcmul(seen, seen, blurred[:, j, 3:], value=-1.0)
+    return rgb / (1.0 - seen).clamp_min(1e-6)
 
 
 def layer_centres(coc_min: float, coc_max: float, layers: int | None) -> torch.Tensor:
@@ -304,7 +341,7 @@ def render_dof(
         aperture: ``"disc"`` or ``"hexagon"``.
         layers: number of depth layers; ``None`` = one per pixel of CoC range (at most 24).
         highlight_boost: gain above ``highlight_threshold`` (linear luminance) before blurring.
-        max_downsample: blur large radii at reduced resolution (:func:`blur_layers`); 1 = never.
+        max_downsample: blur large radii at reduced resolution (:func:`blur_group`); 1 = never.
 
     Returns:
         ``(H, W, 3)`` sRGB, uint8 when ``image`` is uint8, else float32 in [0, 1].
@@ -401,7 +438,7 @@ def render_dof_soft(
         coc_range: ``(near, far)`` signed CoC diameters in pixels of the first and last layers.
         layers: number of layers L ≥ 2.
         softness: width of the soft assignment, in pixels of signed CoC diameter (> 0).
-        max_downsample: see :func:`blur_layers`.
+        max_downsample: see :func:`composite_layers`.
 
     Returns:
         ``(B, 3, H, W)`` sRGB, clipped to [0, 1].
@@ -565,18 +602,24 @@ def dof_command(
     return save_rgb(out, result)
 
 
-def _predict_metric_depth(image: np.ndarray, model_path: Path) -> np.ndarray:
-    """Metric depth ``(H, W)`` from a saved model; relative output spaces are refused."""
+def predict_depth(image: np.ndarray, model_path: Path) -> tuple[np.ndarray, OutputSpace]:
+    """A saved model's depth-like map ``(H, W)`` float32 for an ``(H, W, 3)`` uint8 image, and
+    the output space it is in (:class:`~depthforge.types.OutputSpace`)."""
     from depthforge.models.io import load_model
     from depthforge.models.predict import predict
-    from depthforge.types import OutputSpace
 
     model = load_model(model_path)
-    tensor = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255.0
+    tensor = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float() / 255.0
     prediction = predict(model, tensor)
-    if prediction.output_space is not OutputSpace.METRIC_DEPTH:
+    return prediction.depth[0, 0].numpy().astype(np.float32), prediction.output_space
+
+
+def _predict_metric_depth(image: np.ndarray, model_path: Path) -> np.ndarray:
+    """Metric depth ``(H, W)`` from a saved model; relative output spaces are refused."""
+    depth, space = predict_depth(image, model_path)
+    if space is not OutputSpace.METRIC_DEPTH:
         raise DataError(
             model_path,
-            f"predicts {prediction.output_space.value}; depth of field needs metric depth",
+            f"predicts {space.value}; depth of field needs metric depth",
         )
-    return prediction.depth[0, 0].numpy().astype(np.float32)
+    return depth

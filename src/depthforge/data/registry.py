@@ -19,6 +19,9 @@ DATASETS: dict[str, str] = {
     "diw": "depthforge.data.diw:DIW",
     "synth": "depthforge.synth.dataset:SynthDataset",
     "colmap": "depthforge.data.colmap:ColmapMVS",
+    "web_stereo": "depthforge.data.web_stereo:WebStereo",
+    "aperture_pairs": "depthforge.data.aperture_pairs:AperturePairs",
+    "domain_pairs": "depthforge.data.domain_pairs:DomainPairs",
 }
 
 

@@ -1,4 +1,5 @@
-"""Cameras, back-projection, projection, warping, normals, gradients and the fusion solver."""
+"""Cameras, back-projection, projection, warping, normals, gradients, the fusion solver and
+direct pose refinement."""
 
 from depthforge.geometry.camera import (
     backproject,
@@ -9,13 +10,14 @@ from depthforge.geometry.camera import (
     project,
     scale_intrinsics,
 )
+from depthforge.geometry.direct import refine_pose
 from depthforge.geometry.fusion import (
     DepthGradientFusion,
     fuse_depth_gradients,
     fuse_depth_gradients_robust,
 )
 from depthforge.geometry.normals import normals_from_depth
-from depthforge.geometry.se3 import axis_angle_to_matrix, pose_vec_to_matrix
+from depthforge.geometry.se3 import axis_angle_to_matrix, pose_vec_to_matrix, se3_exp
 from depthforge.geometry.warp import (
     pixels_to_grid,
     reproject,
@@ -30,6 +32,8 @@ __all__ = [
     "fuse_depth_gradients",
     "fuse_depth_gradients_robust",
     "pose_vec_to_matrix",
+    "refine_pose",
+    "se3_exp",
     "backproject",
     "crop_intrinsics",
     "flip_intrinsics",

@@ -1,4 +1,5 @@
-"""SE(3) helpers for pose networks: axis-angle (Rodrigues) and 6-DoF vectors to 4×4 matrices."""
+"""SE(3) helpers for pose networks: axis-angle (Rodrigues), 6-DoF vectors to 4×4 matrices and
+the SE(3) exponential of twists."""
 
 from __future__ import annotations
 
@@ -42,6 +43,43 @@ def axis_angle_to_matrix(axis_angle: torch.Tensor, eps: float = 1e-6) -> torch.T
     k = skew(axis_angle)
     eye = torch.eye(3, dtype=axis_angle.dtype, device=axis_angle.device)
     return eye + a * k + b * (k @ k)
+
+
+def se3_exp(twist: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    """SE(3) exponential of twists ``ξ = [ω (3), v (3)]`` → ``(..., 4, 4)`` ``[[R, V v], [0, 1]]``.
+
+    ``R`` is Rodrigues' :func:`axis_angle_to_matrix` of ``ω`` and
+    ``V = I + ((1 − cos θ)/θ²)[ω]× + ((θ − sin θ)/θ³)[ω]×²`` (the closed form of the group
+    exponential, as in Sophus ``SE3::exp``); below ``θ < eps`` the coefficients use their Taylor series
+    ``1/2 − θ²/24`` and ``1/6 − θ²/120``. Unlike :func:`pose_vec_to_matrix` (translation taken
+    as is) this is the true group exponential: ``se3_exp(ξ)⁻¹ = se3_exp(−ξ)`` and
+    ``se3_exp(sξ) se3_exp(tξ) = se3_exp((s + t)ξ)``. Used by the Gauss-Newton pose updates of
+    :mod:`depthforge.geometry.direct`.
+
+    Args:
+        twist: ``(..., 6)`` rotation (axis × angle, radians) then translation.
+
+    Example:
+        >>> T = se3_exp(torch.tensor([0.0, 0.0, 0.0, 1.0, 2.0, 3.0]))
+        >>> T[:3, 3].tolist()
+        [1.0, 2.0, 3.0]
+    """
+    if twist.shape[-1] != 6:
+        raise ValueError(f"twist must be (..., 6), got {tuple(twist.shape)}")
+    omega, v = twist[..., :3], twist[..., 3:]
+    theta2 = (omega * omega).sum(-1, keepdim=True)[..., None]  # (..., 1, 1)
+    small = theta2 < eps**2
+    safe2 = torch.where(small, torch.ones_like(theta2), theta2)
+    safe = safe2.sqrt()
+    b = torch.where(small, 0.5 - theta2 / 24.0, (1.0 - torch.cos(safe)) / safe2)
+    c = torch.where(small, 1.0 / 6.0 - theta2 / 120.0, (safe - torch.sin(safe)) / (safe2 * safe))
+    k = skew(omega)
+    eye = torch.eye(3, dtype=twist.dtype, device=twist.device)
+    V = eye + b * k + c * (k @ k)
+    top = torch.cat([axis_angle_to_matrix(omega), V @ v[..., None]], dim=-1)
+    bottom = torch.zeros_like(top[..., :1, :])
+    bottom[..., 0, 3] = 1.0
+    return torch.cat([top, bottom], dim=-2)
 
 
 def pose_vec_to_matrix(pose: torch.Tensor, invert: bool = False) -> torch.Tensor:

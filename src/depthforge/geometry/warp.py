@@ -127,7 +127,8 @@ def warp_by_disparity(
     return sample_image(right, uv, align_corners=align_corners, padding_mode=padding_mode)
 
 
-def _as_batch_matrix(name: str, matrix: torch.Tensor, size: int, batch: int) -> torch.Tensor:
+def as_batch_matrix(name: str, matrix: torch.Tensor, size: int, batch: int) -> torch.Tensor:
+    """``(size, size)`` or ``(B, size, size)`` → ``(B, size, size)`` (a view); other shapes raise."""
     if matrix.shape[-2:] != (size, size) or matrix.ndim not in (2, 3):
         raise ValueError(
             f"{name} must be ({size}, {size}) or (B, {size}, {size}), got {tuple(matrix.shape)}"
@@ -153,8 +154,8 @@ def reproject(
         ``(B, 1, H, W)`` the z-depth of the point in the source camera (≤ 0: behind it).
     """
     b, _, h, w = depth_t.shape
-    K = _as_batch_matrix("K", K.to(depth_t), 3, b)
-    T = _as_batch_matrix("T_t_to_s", T_t_to_s.to(depth_t), 4, b)
+    K = as_batch_matrix("K", K.to(depth_t), 3, b)
+    T = as_batch_matrix("T_t_to_s", T_t_to_s.to(depth_t), 4, b)
     points = backproject(depth_t, K).reshape(b, 3, h * w)
     points_s = T[:, :3, :3] @ points + T[:, :3, 3:]
     uv, z = project(points_s, K)

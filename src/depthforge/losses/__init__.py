@@ -5,6 +5,13 @@ Every loss is a pure function (computed in float32 with autocast disabled, masks
 """
 
 from depthforge.losses.berhu import BerHuLoss, berhu_loss, berhu_penalty
+from depthforge.losses.flow_consistency import (
+    GeoNetFlowLoss,
+    flow_consistency_loss,
+    forward_backward_check,
+    geonet_flow_loss,
+    rigid_flow,
+)
 from depthforge.losses.gradient import EigenGradientLoss, eigen_gradient_loss
 from depthforge.losses.megadepth import (
     MegaDepthLoss,
@@ -68,6 +75,11 @@ __all__ = [
     "BerHuLoss",
     "EdgeAwareSmoothness",
     "EigenGradientLoss",
+    "GeoNetFlowLoss",
+    "flow_consistency_loss",
+    "forward_backward_check",
+    "geonet_flow_loss",
+    "rigid_flow",
     "MegaDepthLoss",
     "MinReprojectionLoss",
     "PhotometricError",

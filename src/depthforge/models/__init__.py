@@ -10,9 +10,12 @@ from depthforge.models.eigen2015 import Eigen2015, Eigen2015Config, MultiTaskOut
 from depthforge.models.export import export_onnx
 from depthforge.models.fcrn import FCRN, FCRNConfig
 from depthforge.models.io import load_model, save_model
+from depthforge.models.monodepth2 import Monodepth2, Monodepth2Config, Monodepth2Output
 from depthforge.models.posenet import PoseNet, PoseNetConfig
 from depthforge.models.predict import Prediction, PredictSummary, predict, predict_paths
 from depthforge.models.registry import MODELS, create_model, list_models
+from depthforge.models.resflow import ResFlowNet, ResFlowNetConfig
+from depthforge.models.sparse_to_dense import SparseToDense, SparseToDenseConfig
 from depthforge.models.two_stream import StreamOutputs, TwoStream, TwoStreamConfig
 
 __all__ = [
@@ -25,11 +28,18 @@ __all__ = [
     "Eigen2015Config",
     "FCRNConfig",
     "ModelConfig",
+    "Monodepth2",
+    "Monodepth2Config",
+    "Monodepth2Output",
     "MultiTaskOutput",
     "PoseNet",
     "PoseNetConfig",
     "PredictSummary",
     "Prediction",
+    "ResFlowNet",
+    "ResFlowNetConfig",
+    "SparseToDense",
+    "SparseToDenseConfig",
     "StreamOutputs",
     "TwoStream",
     "TwoStreamConfig",

@@ -20,6 +20,12 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 RESNET_CHANNELS = {"resnet18": 512, "resnet34": 512, "resnet50": 2048}
+RESNET_PYRAMID_CHANNELS = {
+    "resnet18": (64, 64, 128, 256, 512),
+    "resnet34": (64, 64, 128, 256, 512),
+    "resnet50": (64, 256, 512, 1024, 2048),
+}
+"""Channels of :meth:`ResNetEncoder.pyramid`'s five levels (monodepth2 ``num_ch_enc``)."""
 
 
 class ImageNetNormalize(nn.Module):
@@ -104,6 +110,16 @@ class ResNetEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(self.stem(x))
+
+    def pyramid(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The five feature maps monodepth2's ``ResnetEncoder`` returns: ``relu(bn1(conv1))`` at
+        stride 2, then ``layer1`` (after the max-pool) … ``layer4`` at strides 4, 8, 16, 32;
+        channels ``RESNET_PYRAMID_CHANNELS[arch]``."""
+        features = [self.stem[2](self.stem[1](self.stem[0](x)))]
+        features.append(self.layers[0](self.stem[3](features[0])))
+        for layer in self.layers[1:]:
+            features.append(layer(features[-1]))
+        return features
 
 
 def convolutional_trunk(arch: str, weights: str | Path | None = None) -> nn.Sequential:

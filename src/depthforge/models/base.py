@@ -51,11 +51,13 @@ class DepthModel(nn.Module):
             ``None`` for a model that predicts no depth (the pose network).
         fixed_input_size: True when fully connected layers tie the model to ``config.input_size``
             (ONNX export then has a dynamic batch only).
+        takes_sparse: True when ``forward(image, sparse)`` also takes sparse depth (completion).
     """
 
     config_class: ClassVar[type[ModelConfig]] = ModelConfig
     output_space: ClassVar[OutputSpace | None] = None
     fixed_input_size: ClassVar[bool] = False
+    takes_sparse: ClassVar[bool] = False
 
     def __init__(self, config: ModelConfig):
         super().__init__()

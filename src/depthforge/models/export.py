@@ -53,6 +53,11 @@ def export_onnx(
     """
     if model.output_space is None:
         raise ValueError(f"{type(model).__name__} does not predict depth; nothing to export")
+    if model.takes_sparse:
+        raise ValueError(
+            f"{type(model).__name__} takes RGB + sparse depth; ONNX export supports single-input "
+            "models only"
+        )
     height, width = size or model.config.input_size
     example = torch.rand(1, 3, height, width, device=next(model.parameters()).device)
     axes = {0: "batch", 2: "height", 3: "width"} if model.onnx_dynamic_size else {0: "batch"}

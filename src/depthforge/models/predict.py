@@ -101,6 +101,7 @@ def predict(
     images: torch.Tensor,
     batch_size: int = 8,
     size: tuple[int, int] | None = None,
+    sparse: torch.Tensor | None = None,
 ) -> Prediction:
     """Predict depth for ``images`` at their own resolution (see the module docstring).
 
@@ -110,6 +111,9 @@ def predict(
         batch_size: images per forward pass.
         size: network input ``(H, W)``; default ``model.config.input_size``. Fully convolutional
             models accept any size; fixed-size models only their own.
+        sparse: ``(B, 1, H, W)`` sparse depth in metres (0 = no sample) for a model with
+            ``takes_sparse`` (depth completion); moved to the network size by
+            :func:`~depthforge.models.sparse_to_dense.resize_sparse`, zero-padded.
 
     Returns:
         :class:`Prediction` with ``depth`` ``(B, 1, H, W)`` on the images' device.
@@ -120,6 +124,13 @@ def predict(
         raise ValueError(f"images must be (B, 3, H, W), got {tuple(images.shape)}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
+    if getattr(model, "takes_sparse", False) != (sparse is not None):
+        need = "needs sparse depth (sparse=...)" if sparse is None else "takes no sparse depth"
+        raise ValueError(f"{type(model).__name__} {need}")
+    if sparse is not None and sparse.shape != (images.shape[0], 1, *images.shape[-2:]):
+        raise ValueError(
+            f"sparse must be {(images.shape[0], 1, *images.shape[-2:])}, got {tuple(sparse.shape)}"
+        )
     target = network_size(model, size)
     height, width = images.shape[-2:]
     fitted = target if model.config.resize == "stretch" else fit_inside(height, width, target)
@@ -128,11 +139,17 @@ def predict(
     model.eval()
     chunks = []
     try:
-        for chunk in images.split(batch_size):
+        for start in range(0, len(images), batch_size):
+            chunk = images[start : start + batch_size]
             x = resize(chunk.to(device=param.device, dtype=param.dtype), fitted)
             pad = (0, target[1] - fitted[1], 0, target[0] - fitted[0])
-            x = F.pad(x, pad, mode="replicate") if any(pad) else x
-            chunks.append(depth_output(model(x)).float())
+            inputs = [F.pad(x, pad, mode="replicate") if any(pad) else x]
+            if sparse is not None:
+                from depthforge.models.sparse_to_dense import resize_sparse
+
+                s = sparse[start : start + batch_size].to(device=param.device, dtype=param.dtype)
+                inputs.append(F.pad(resize_sparse(s, fitted), pad))
+            chunks.append(depth_output(model(*inputs)).float())
     finally:
         model.train(was_training)
     raw = torch.cat(chunks)

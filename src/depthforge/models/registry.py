@@ -12,7 +12,10 @@ from depthforge.models.base import DepthModel, ModelConfig
 from depthforge.models.eigen2014 import Eigen2014, Eigen2014Config
 from depthforge.models.eigen2015 import Eigen2015, Eigen2015Config
 from depthforge.models.fcrn import FCRN, FCRNConfig
+from depthforge.models.monodepth2 import Monodepth2, Monodepth2Config
 from depthforge.models.posenet import PoseNet, PoseNetConfig
+from depthforge.models.resflow import ResFlowNet, ResFlowNetConfig
+from depthforge.models.sparse_to_dense import SparseToDense, SparseToDenseConfig
 from depthforge.models.two_stream import TwoStream, TwoStreamConfig
 
 
@@ -34,10 +37,15 @@ MODELS: dict[str, ModelSpec] = {
     "fcrn_resnet34": ModelSpec(FCRN, FCRNConfig(encoder="resnet34")),
     "fcrn_resnet18": ModelSpec(FCRN, FCRNConfig(encoder="resnet18")),
     "fcrn_resnet18_slow": ModelSpec(FCRN, FCRNConfig(encoder="resnet18", upsample="slow")),
+    "sparse_to_dense_resnet50": ModelSpec(SparseToDense, SparseToDenseConfig(encoder="resnet50")),
+    "sparse_to_dense_resnet18": ModelSpec(SparseToDense, SparseToDenseConfig(encoder="resnet18")),
     "two_stream": ModelSpec(TwoStream, TwoStreamConfig()),
     "two_stream_learned": ModelSpec(TwoStream, TwoStreamConfig(fusion="learned")),
+    "monodepth2_resnet18": ModelSpec(Monodepth2, Monodepth2Config(encoder="resnet18")),
+    "monodepth2_resnet50": ModelSpec(Monodepth2, Monodepth2Config(encoder="resnet50")),
     "posenet": ModelSpec(PoseNet, PoseNetConfig(num_frames=2)),
     "posenet_3frames": ModelSpec(PoseNet, PoseNetConfig(num_frames=3)),
+    "resflownet": ModelSpec(ResFlowNet, ResFlowNetConfig()),
 }
 
 ARCHITECTURES: dict[str, type[DepthModel]] = {

@@ -132,6 +132,10 @@ def build_training(
             from depthforge.train.strategies.relative import make_ordinal_validator
 
             validate, best_metric = make_ordinal_validator(val_set, cfg.protocol), "whdr"
+        elif hasattr(strategy, "make_validator"):  # e.g. completion: the model needs sparse input
+            validate, best_metric = strategy.make_validator(
+                val_set, cfg.protocol, cfg.loop.batch_size
+            )
         else:
             validate = make_validator(
                 val_set, cfg.protocol, align=cfg.align, batch_size=cfg.loop.batch_size
@@ -159,7 +163,8 @@ def build_training(
 
 def finish_run(run: TrainingRun, result: TrainResult) -> Path:
     """Save the best model (the last one without validation) to ``out_dir/model`` and the
-    resolved config to ``out_dir/config.json``; returns the model folder."""
+    resolved config to ``out_dir/config.json``; a strategy with ``extra_models`` (name → model,
+    e.g. ``pose_model``) has each saved to ``out_dir/<name>``. Returns the model folder."""
     from depthforge.models.io import save_model
     from depthforge.train.checkpoint import load_checkpoint
     from depthforge.train.trainer import BEST_CHECKPOINT
@@ -170,4 +175,11 @@ def finish_run(run: TrainingRun, result: TrainResult) -> Path:
         model.load_state_dict(load_checkpoint(best)["model"])
     text = json.dumps(run.config.to_dict(), indent=2)
     write_atomic(Path(run.config.out_dir) / "config.json", lambda tmp: tmp.write_text(text))
+    # A strategy owning networks (e.g. the pose network of monocular video) saves them beside it,
+    # from the same checkpoint as the model.
+    extra_models = getattr(run.trainer.strategy, "extra_models", {})
+    if extra_models and best.is_file():
+        run.trainer.strategy.load_state_dict(load_checkpoint(best)["extra"]["strategy"])
+    for name, extra in extra_models.items():
+        save_model(extra, Path(run.config.out_dir) / name)
     return save_model(model, Path(run.config.out_dir) / MODEL_DIR)

@@ -260,7 +260,9 @@ class Trainer:
             else:
                 loss.backward()
             if self.optim_cfg.grad_clip:
-                torch.nn.utils.clip_grad_norm_(self.trainable_parameters(), self.optim_cfg.grad_clip)
+                torch.nn.utils.clip_grad_norm_(
+                    self.trainable_parameters(), self.optim_cfg.grad_clip
+                )
             if self.scaler is not None:
                 self.scaler.step(self.optimizer)
                 self.scaler.update()

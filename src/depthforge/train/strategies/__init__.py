@@ -9,13 +9,18 @@ Adding a strategy: write a module here with a callable class and a builder
 from collections.abc import Callable
 from typing import Any
 
+from depthforge.train.strategies.adadepth import AdaDepth, build_adadepth
+from depthforge.train.strategies.aperture import ApertureSupervision, build_aperture
+from depthforge.train.strategies.completion import CompletionStrategy, build_completion
 from depthforge.train.strategies.megadepth import MegaDepthMixed, build_megadepth
+from depthforge.train.strategies.monocular import MonocularVideo, build_monocular
 from depthforge.train.strategies.multitask import MultiTask, build_multitask
 from depthforge.train.strategies.relative import (
     RelativeDepth,
     build_relative,
     make_ordinal_validator,
 )
+from depthforge.train.strategies.semi_supervised import SemiSupervised, build_semi_supervised
 from depthforge.train.strategies.set_loss import SetSupervised, build_set
 from depthforge.train.strategies.supervised import (
     LossSpec,
@@ -25,6 +30,7 @@ from depthforge.train.strategies.supervised import (
     supervised_losses,
     target_at,
 )
+from depthforge.train.strategies.web_stereo import WebStereoRanking, build_web_stereo
 
 STRATEGIES: dict[str, Callable[..., Any]] = {
     "supervised": build_supervised,
@@ -32,17 +38,35 @@ STRATEGIES: dict[str, Callable[..., Any]] = {
     "relative": build_relative,
     "multitask": build_multitask,
     "set": build_set,
+    "semi_supervised": build_semi_supervised,
+    "web_stereo": build_web_stereo,
+    "monocular": build_monocular,
+    "completion": build_completion,
+    "aperture": build_aperture,
+    "adadepth": build_adadepth,
 }
 
 __all__ = [
     "STRATEGIES",
+    "CompletionStrategy",
+    "build_completion",
+    "AdaDepth",
+    "ApertureSupervision",
+    "build_adadepth",
+    "build_aperture",
     "LossSpec",
     "MegaDepthMixed",
+    "MonocularVideo",
     "MultiTask",
     "RelativeDepth",
+    "SemiSupervised",
+    "WebStereoRanking",
+    "build_semi_supervised",
+    "build_web_stereo",
     "SetSupervised",
     "build_set",
     "build_megadepth",
+    "build_monocular",
     "build_multitask",
     "build_relative",
     "make_ordinal_validator",

@@ -1,0 +1,113 @@
+"""Colorization fill (NYU toolbox, :func:`depthforge.apps.completion.colorization_fill`) at
+640×480 on Kinect-like holes and on a 5 % LiDAR-like pattern of a synthetic indoor frame.
+
+Baselines, same run: the affinity built by a per-pixel Python loop (a literal port of the
+toolbox's loops, what the common Python ports do) against the vectorised construction; the
+toolbox system solved with SciPy's default ``spsolve`` (SuperLU, COLAMD ordering) against the
+``MMD_AT_PLUS_A`` ordering used here, and against hard constraints (reduced system). Accuracy:
+MAE on the missing pixels against the renderer's true depth, next to a nearest-sample fill.
+
+Usage::
+
+    python benchmarks/completion_speed.py [--width 640] [--height 480] [--repeats 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import numpy as np
+import scipy.sparse
+from scipy.sparse.linalg import spsolve
+
+from depthforge.apps.completion import colorization_fill, colorization_weights, to_gray
+from depthforge.apps.dof import fill_depth_holes
+from depthforge.synth import SynthDataset
+from depthforge.synth.sensor import kinect_holes, lidar_rows
+from timing import best_seconds
+
+
+def loop_weights(gray: np.ndarray) -> scipy.sparse.csr_matrix:
+    """The toolbox's affinity with its per-pixel loops (the construction baseline)."""
+    h, w = gray.shape
+    rows, cols, vals = [], [], []
+    for i in range(h):
+        for j in range(w):
+            neighbours, values = [], []
+            for ii in range(max(0, i - 1), min(i + 2, h)):
+                for jj in range(max(0, j - 1), min(j + 2, w)):
+                    if (ii, jj) != (i, j):
+                        neighbours.append(ii * w + jj)
+                        values.append(gray[ii, jj])
+            values = np.array(values)
+            window = np.append(values, gray[i, j])
+            csig = max(
+                0.6 * np.mean((window - window.mean()) ** 2),
+                -np.min((values - gray[i, j]) ** 2) / math.log(0.01),
+                2e-6,
+            )
+            weights = np.exp(-((values - gray[i, j]) ** 2) / csig)
+            rows.extend([i * w + j] * len(neighbours))
+            cols.extend(neighbours)
+            vals.extend(weights / weights.sum())
+    return scipy.sparse.csr_matrix((vals, (rows, cols)), shape=(h * w, h * w))
+
+
+def default_spsolve_fill(image: np.ndarray, sparse: np.ndarray) -> np.ndarray:
+    """The same toolbox system (α = 1) solved by ``spsolve`` with its defaults (the baseline)."""
+    known = (sparse > 0).ravel().astype(np.float64)
+    system = scipy.sparse.identity(sparse.size) - colorization_weights(to_gray(image))
+    system = (system + scipy.sparse.diags(known)).tocsc()
+    return spsolve(system, known * sparse.ravel()).reshape(sparse.shape)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=480)
+    parser.add_argument("--repeats", type=int, default=1)
+    args = parser.parse_args()
+    data = SynthDataset(scenes=1, frames=1, size=(args.width, args.height), pairs=0)
+    view = data.render_view(0, data.pose(0, 0))
+    truth = view.depth.astype(np.float64)
+    rng = np.random.default_rng(0)
+    patterns = {
+        "Kinect holes": kinect_holes(view.depth, view.image, rng),
+        "LiDAR 5 %": lidar_rows(data.K, args.width, args.height, rng),
+    }
+    image = view.image
+    gray = to_gray(image)
+
+    start = time.perf_counter()
+    loop = loop_weights(gray)
+    t_loop = time.perf_counter() - start
+    t_vec = best_seconds(lambda: colorization_weights(gray), max(args.repeats, 3))
+    assert abs(loop - colorization_weights(gray)).max() < 1e-12
+    print(f"## affinity construction, {args.width}×{args.height}")
+    print(f"per-pixel loop {t_loop:.2f} s | vectorised {t_vec:.3f} s | ×{t_loop / t_vec:.0f}")
+
+    print("\n| input | known | spsolve default (COLAMD) s | MMD_AT_PLUS_A s | ×"
+          " | hard constraints s | × | MAE missing mm | nearest-fill MAE mm |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, pattern in patterns.items():
+        known = pattern & (truth > 0)
+        sparse = np.where(known, truth, 0.0)
+        t_colamd = best_seconds(lambda d=sparse: default_spsolve_fill(image, d), args.repeats)
+        t_ours = best_seconds(lambda d=sparse: colorization_fill(image, d), args.repeats)
+        t_hard = best_seconds(
+            lambda d=sparse: colorization_fill(image, d, data_weight=None), args.repeats
+        )
+        missing = ~known & (truth > 0)
+        mae = np.abs(colorization_fill(image, sparse) - truth)[missing].mean() * 1000
+        nearest = np.abs(fill_depth_holes(sparse) - truth)[missing].mean() * 1000
+        print(
+            f"| {name} | {100 * known.mean():.1f} % | {t_colamd:.2f} | {t_ours:.2f} | "
+            f"×{t_colamd / t_ours:.2f} | {t_hard:.2f} | ×{t_colamd / t_hard:.2f} | {mae:.1f} | "
+            f"{nearest:.1f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
