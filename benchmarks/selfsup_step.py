@@ -160,7 +160,7 @@ class Monodepth2Side:
         loss = self.loss(inputs)
         loss.backward()
         self.optimizer.step()
-        return float(loss)
+        return float(loss.detach())
 
 
 class Monodepth2Normalize(nn.Module):
