@@ -42,6 +42,16 @@ OptionOpt = Annotated[
         "--option", "-o", help="Reader option KEY=VALUE (e.g. depth_variant=raw); repeatable."
     ),
 ]
+DepthKindOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="How to decode the depth file: png16, npy, kitti, nyu_raw, sun, tum, make3d."
+    ),
+]
+DepthScaleOpt = Annotated[
+    float | None, typer.Option(help="Units per metre for --depth-kind png16.")
+]
+IntrinsicsOpt = Annotated[Path | None, typer.Option(help='JSON with {"K": ...} or fx, fy, cx, cy.')]
 
 
 @contextmanager
@@ -576,19 +586,12 @@ def pointcloud(
     depth: Annotated[
         Path | None, typer.Option(help="Depth file registered to IMAGE (metres once decoded).")
     ] = None,
-    depth_kind: Annotated[
-        str | None,
-        typer.Option(help="How to decode --depth: png16, npy, kitti, nyu_raw, sun, tum, make3d."),
-    ] = None,
-    depth_scale: Annotated[
-        float | None, typer.Option(help="Units per metre for --depth-kind png16.")
-    ] = None,
+    depth_kind: DepthKindOpt = None,
+    depth_scale: DepthScaleOpt = None,
     model: Annotated[
         Path | None, typer.Option(help="A saved model folder, instead of --depth.")
     ] = None,
-    intrinsics: Annotated[
-        Path | None, typer.Option(help='JSON with {"K": ...} or fx, fy, cx, cy.')
-    ] = None,
+    intrinsics: IntrinsicsOpt = None,
     fov: Annotated[
         float | None,
         typer.Option(help="Horizontal field of view in degrees (instead of --intrinsics)."),
@@ -702,12 +705,8 @@ def complete(
         typer.Option(help="A saved model: sparse_to_dense completes; a plain one needs fusion."),
     ] = None,
     method: Annotated[str, typer.Option(help="colorization or fusion.")] = "colorization",
-    depth_kind: Annotated[
-        str | None, typer.Option(help="How to decode --sparse: png16, npy, kitti, ...")
-    ] = None,
-    depth_scale: Annotated[
-        float | None, typer.Option(help="Units per metre for --depth-kind png16.")
-    ] = None,
+    depth_kind: DepthKindOpt = None,
+    depth_scale: DepthScaleOpt = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUT.")] = False,
 ) -> None:
     """Dense depth from sparse depth (LiDAR, Kinect holes) guided by the image."""
@@ -733,19 +732,12 @@ def parallax(
     depth: Annotated[
         Path | None, typer.Option(help="Depth registered to IMAGE (metres once decoded).")
     ] = None,
-    depth_kind: Annotated[
-        str | None,
-        typer.Option(help="How to decode --depth: png16, npy, kitti, nyu_raw, sun, tum, make3d."),
-    ] = None,
-    depth_scale: Annotated[
-        float | None, typer.Option(help="Units per metre for --depth-kind png16.")
-    ] = None,
+    depth_kind: DepthKindOpt = None,
+    depth_scale: DepthScaleOpt = None,
     model: Annotated[
         Path | None, typer.Option(help="A saved model folder, instead of --depth.")
     ] = None,
-    intrinsics: Annotated[
-        Path | None, typer.Option(help='JSON with {"K": ...} or fx, fy, cx, cy.')
-    ] = None,
+    intrinsics: IntrinsicsOpt = None,
     fov: Annotated[
         float | None,
         typer.Option(help="Horizontal field of view in degrees (default 60 without --intrinsics)."),
