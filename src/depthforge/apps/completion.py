@@ -383,8 +383,8 @@ def complete_command(
     Raises:
         DataError: unreadable files, sizes that differ (both named), existing outputs, no sample.
     """
-    from depthforge.apps.pointcloud import infer_depth_kind
-    from depthforge.io import read_depth, read_rgb, save_depth_npy, save_depth_png16, save_rgb
+    from depthforge.apps.depth_input import read_registered_depth
+    from depthforge.io import read_rgb, save_depth_npy, save_depth_png16, save_rgb
     from depthforge.viz import depth_preview
 
     out = Path(out)
@@ -397,13 +397,7 @@ def complete_command(
             raise DataError(target, "already exists; pass overwrite=True (--overwrite)")
     rgb = read_rgb(image)
     sparse_path = Path(sparse)
-    samples = read_depth(sparse_path, depth_kind or infer_depth_kind(sparse_path), depth_scale)
-    if samples.shape != rgb.shape[:2]:
-        raise DataError(
-            sparse_path,
-            f"sparse depth is {samples.shape[1]}×{samples.shape[0]} (W×H) but the image {image} "
-            f"is {rgb.shape[1]}×{rgb.shape[0]}: give the depth registered to this image",
-        )
+    samples = read_registered_depth(sparse_path, image, rgb.shape, depth_kind, depth_scale)
     count = int((samples > 0).sum())
     if count == 0:
         raise DataError(sparse_path, "holds no depth sample (all 0): nothing to complete from")

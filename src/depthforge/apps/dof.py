@@ -44,6 +44,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from depthforge.apps.depth_input import predict_depth
 from depthforge.apps.lens import PRESETS, check_lens, signed_coc_px
 from depthforge.errors import DataError
 from depthforge.types import OutputSpace
@@ -600,18 +601,6 @@ def dof_command(
         highlight_boost=highlight_boost,
     )
     return save_rgb(out, result)
-
-
-def predict_depth(image: np.ndarray, model_path: Path) -> tuple[np.ndarray, OutputSpace]:
-    """A saved model's depth-like map ``(H, W)`` float32 for an ``(H, W, 3)`` uint8 image, and
-    the output space it is in (:class:`~depthforge.types.OutputSpace`)."""
-    from depthforge.models.io import load_model
-    from depthforge.models.predict import predict
-
-    model = load_model(model_path)
-    tensor = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float() / 255.0
-    prediction = predict(model, tensor)
-    return prediction.depth[0, 0].numpy().astype(np.float32), prediction.output_space
 
 
 def _predict_metric_depth(image: np.ndarray, model_path: Path) -> np.ndarray:

@@ -48,17 +48,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from depthforge.apps.dof import fill_depth_holes, linear_to_srgb, predict_depth, srgb_to_linear
+from depthforge.apps.depth_input import depth_for_photo
+from depthforge.apps.dof import fill_depth_holes, linear_to_srgb, srgb_to_linear
 from depthforge.apps.pointcloud import (
     check_inputs,
     depth_in_metres,
-    infer_depth_kind,
     resolve_intrinsics,
 )
 from depthforge.errors import DataError, DepthforgeError
 from depthforge.geometry.camera import backproject, pixel_grid, project
 from depthforge.geometry.warp import as_batch_matrix
-from depthforge.io import atomic_path, read_depth, read_rgb, save_rgb
+from depthforge.io import atomic_path, read_rgb, save_rgb
 from depthforge.types import OutputSpace
 
 SPLAT_RADIUS = 0.75  # px; footprint 1.5 px: no cracks below 1.5× magnification (module doc)
@@ -517,15 +517,10 @@ def read_rgbd(
     """``(rgb, depth, units, source)``: the photo, its depth (a file decoded into metres, or a
     model's prediction), ``"metres"`` or a note on arbitrary units (relative model output is
     used in its own units: parallax needs no scale), and the file the depth came from."""
-    if (depth is None) == (model is None):
-        raise ValueError("give exactly one of depth (--depth FILE) and model (--model PATH)")
     rgb = read_rgb(image)
-    if depth is not None:
-        source = Path(depth)
-        z = read_depth(source, depth_kind or infer_depth_kind(source), depth_scale)
-        return rgb, z, "metres", source  # read_depth decodes every kind into metres
-    source = Path(model)
-    raw, space = predict_depth(rgb, source)
+    raw, space, source = depth_for_photo(
+        rgb, image, depth=depth, depth_kind=depth_kind, depth_scale=depth_scale, model=model
+    )
     relative = space is not OutputSpace.METRIC_DEPTH
     z, units = depth_in_metres(raw, space, allow_unit_scale=relative)
     return rgb, z, units, source

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from depthforge.apps.depth_input import depth_for_photo
 from depthforge.apps.mesh import DEFAULT_EDGE_RTOL, grid_triangles, vertex_normals_from_faces
 from depthforge.errors import DataError, OutputSpaceError
 from depthforge.geometry.camera import backproject, intrinsics_from_fov
@@ -512,18 +513,6 @@ class PointCloudSummary:
         return f"wrote {self.path}: {what} from {self.valid_pixels} pixels with depth, {self.units}"
 
 
-def infer_depth_kind(path: Path) -> str:
-    """``npy`` for ``.npy`` files; anything else needs an explicit ``--depth-kind``."""
-    if path.suffix.lower() == ".npy":
-        return "npy"
-    raise DataError(
-        path,
-        "cannot tell how this depth file stores depth: pass --depth-kind (png16 with "
-        "--depth-scale S stored units per metre, e.g. 1000 for millimetres; kitti, tum, sun, "
-        "nyu_raw, make3d, npy)",
-    )
-
-
 def pointcloud_command(
     image: str | Path,
     out: str | Path,
@@ -561,7 +550,7 @@ def pointcloud_command(
     Raises:
         DataError, ValueError, OutputSpaceError: bad input, each naming the file or argument.
     """
-    from depthforge.io import read_depth, read_rgb
+    from depthforge.io import read_rgb
 
     out = Path(out)
     if out.suffix.lower() not in WRITERS:
@@ -576,25 +565,9 @@ def pointcloud_command(
     rgb = read_rgb(image)
     height, width = rgb.shape[:2]
     K = resolve_intrinsics(width, height, intrinsics=intrinsics, fov=fov)
-    if depth is not None:
-        depth_path = Path(depth)
-        kind = depth_kind or infer_depth_kind(depth_path)
-        z = read_depth(depth_path, kind, depth_scale)
-        space = OutputSpace.METRIC_DEPTH  # read_depth decodes every kind into metres
-        if z.shape != rgb.shape[:2]:
-            raise DataError(
-                depth_path,
-                f"depth is {z.shape[1]}×{z.shape[0]} (W×H) but the image {image} is "
-                f"{width}×{height}: give the depth registered to this image",
-            )
-    else:
-        from depthforge.models import load_model, predict
-
-        net = load_model(model)
-        x = torch.from_numpy(rgb.copy()).permute(2, 0, 1).float().div_(255.0)[None]
-        prediction = predict(net, x)
-        z = prediction.depth[0, 0].numpy()
-        space = prediction.output_space
+    z, space, _ = depth_for_photo(
+        rgb, image, depth=depth, depth_kind=depth_kind, depth_scale=depth_scale, model=model
+    )
     cloud = write_pointcloud(
         rgb,
         z,
