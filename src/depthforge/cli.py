@@ -42,6 +42,10 @@ OptionOpt = Annotated[
         "--option", "-o", help="Reader option KEY=VALUE (e.g. depth_variant=raw); repeatable."
     ),
 ]
+DepthFileOpt = Annotated[
+    Path | None, typer.Option(help="Depth file registered to IMAGE (metres once decoded).")
+]
+ModelDirOpt = Annotated[Path | None, typer.Option(help="A saved model folder, instead of --depth.")]
 DepthKindOpt = Annotated[
     str | None,
     typer.Option(
@@ -583,14 +587,10 @@ def models() -> None:
 def pointcloud(
     image: Annotated[Path, typer.Argument(help="The RGB photo.")],
     out: Annotated[Path, typer.Option(help="Output .ply, .obj or .glb file.")],
-    depth: Annotated[
-        Path | None, typer.Option(help="Depth file registered to IMAGE (metres once decoded).")
-    ] = None,
+    depth: DepthFileOpt = None,
     depth_kind: DepthKindOpt = None,
     depth_scale: DepthScaleOpt = None,
-    model: Annotated[
-        Path | None, typer.Option(help="A saved model folder, instead of --depth.")
-    ] = None,
+    model: ModelDirOpt = None,
     intrinsics: IntrinsicsOpt = None,
     fov: Annotated[
         float | None,
@@ -729,14 +729,10 @@ def complete(
 def parallax(
     image: Annotated[Path, typer.Argument(help="The photo.")],
     out: Annotated[Path, typer.Option(help="Output video: .mp4 (extra 'video'), .gif or .webp.")],
-    depth: Annotated[
-        Path | None, typer.Option(help="Depth registered to IMAGE (metres once decoded).")
-    ] = None,
+    depth: DepthFileOpt = None,
     depth_kind: DepthKindOpt = None,
     depth_scale: DepthScaleOpt = None,
-    model: Annotated[
-        Path | None, typer.Option(help="A saved model folder, instead of --depth.")
-    ] = None,
+    model: ModelDirOpt = None,
     intrinsics: IntrinsicsOpt = None,
     fov: Annotated[
         float | None,
