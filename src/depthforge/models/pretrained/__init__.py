@@ -1,0 +1,1 @@
+"""Released checkpoints of the papers: records, converters from their original formats, loading."""
