@@ -23,7 +23,7 @@ import scipy.sparse
 from scipy.sparse.linalg import spsolve
 
 from depthforge.apps.completion import colorization_fill, colorization_weights, to_gray
-from depthforge.apps.dof import fill_depth_holes
+from depthforge.render.depth import fill_depth_holes
 from depthforge.synth import SynthDataset
 from depthforge.synth.sensor import kinect_holes, lidar_rows
 from timing import best_seconds

@@ -19,8 +19,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from depthforge.apps import dof
-from depthforge.apps.lens import PRESETS, signed_coc_px
+from depthforge.render import dof
+from depthforge.render.depth import fill_depth_holes
+from depthforge.render.lens import PRESETS, signed_coc_px
 from depthforge.synth import SynthDataset
 from timing import best_seconds
 
@@ -48,7 +49,7 @@ def main() -> None:
 
     sample = SynthDataset(split="val", scenes=1, frames=1, size=(640, 480), kind="indoor")[0]
     image = np.round(sample.image.permute(1, 2, 0).numpy() * 255).astype(np.uint8)
-    depth = dof.fill_depth_holes(sample.depth[0].numpy())
+    depth = fill_depth_holes(sample.depth[0].numpy())
     focus = float(np.median(depth))
     print(
         f"scene 640×480, depth {depth.min():.2f}–{depth.max():.2f} m, focus {focus:.2f} m "

@@ -19,9 +19,9 @@ import time
 import numpy as np
 import torch
 
-from depthforge.apps.dof import fill_depth_holes
-from depthforge.apps.parallax import (
-    MAX_DOLLY_PER_NEAR_DEPTH,
+from depthforge.apps.parallax import MAX_DOLLY_PER_NEAR_DEPTH
+from depthforge.render.depth import fill_depth_holes
+from depthforge.render.views import (
     fill_holes,
     forward_warp,
     parallax_amplitude,

@@ -130,8 +130,8 @@ def test_fill_matches_the_nyu_filled_depth_of_a_real_frame(shared_data):
     ``rawDepths`` (SOURCE.md). On a 160×120 crop (the toolbox filled the full frame, so pixels
     near the crop border see other neighbours) our fill agrees within millimetres, where a
     nearest-valid-pixel fill is off by 0.4 m. Measured: hole MAE 2.0 mm, known 0.47 mm."""
-    from depthforge.apps.dof import fill_depth_holes
     from depthforge.io import read_depth, read_rgb
+    from depthforge.render.depth import fill_depth_holes
 
     folder = shared_data / "nyu_labeled_sample_rcnn_depth"
     crop = (slice(100, 220), slice(100, 260))

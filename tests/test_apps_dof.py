@@ -9,18 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from depthforge.apps.dof import (
-    aperture_kernels,
-    dof_command,
-    fill_depth_holes,
-    linear_to_srgb,
-    render_dof,
-    render_dof_soft,
-    srgb_to_linear,
-)
-from depthforge.apps.lens import PRESETS, signed_coc_mm, signed_coc_px
+from depthforge.apps.dof import dof_command
 from depthforge.errors import DataError
 from depthforge.io import read_rgb, save_array, save_rgb
+from depthforge.render.colour import linear_to_srgb, srgb_to_linear
+from depthforge.render.depth import fill_depth_holes
+from depthforge.render.dof import aperture_kernels, render_dof, render_dof_soft
+from depthforge.render.lens import PRESETS, signed_coc_mm, signed_coc_px
 
 # A lens that gives a few pixels of blur on tiny test images: 50 mm f/2 on a 3.6 mm wide sensor,
 # so a 32 px wide image has 32/3.6 = 8.9 px per mm of CoC.

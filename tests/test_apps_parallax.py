@@ -11,24 +11,23 @@ import pytest
 import torch
 from PIL import Image
 
-from depthforge.apps.dof import linear_to_srgb, srgb_to_linear
-from depthforge.apps.parallax import (
+from depthforge.apps.parallax import parallax_command, write_video
+from depthforge.data.tum import poses_from_tum
+from depthforge.errors import DataError, DepthforgeError
+from depthforge.geometry.warp import synthesize_view
+from depthforge.io import read_depth, read_rgb
+from depthforge.render.colour import linear_to_srgb, srgb_to_linear
+from depthforge.render.views import (
     DUBOIS_LEFT,
     DUBOIS_RIGHT,
     anaglyph,
     fill_holes,
     forward_warp,
     parallax_amplitude,
-    parallax_command,
     render_view,
     stereo_pair,
     swing_path,
-    write_video,
 )
-from depthforge.data.tum import poses_from_tum
-from depthforge.errors import DataError, DepthforgeError
-from depthforge.geometry.warp import synthesize_view
-from depthforge.io import read_depth, read_rgb
 from depthforge.synth import SynthDataset
 
 # slambook2 ch5/rgbd/joinMap.cpp (SOURCE.md): fx, fy, cx, cy; depth in millimetres.

@@ -10,13 +10,9 @@ import pytest
 import torch
 from PIL import Image
 
+from depthforge.apps.depth_input import resolve_intrinsics
 from depthforge.apps.mesh import grid_triangles
-from depthforge.apps.pointcloud import (
-    pointcloud_command,
-    resolve_intrinsics,
-    rgbd_to_pointcloud,
-    write_pointcloud,
-)
+from depthforge.apps.pointcloud import pointcloud_command, rgbd_to_pointcloud, write_pointcloud
 from depthforge.errors import DataError, OutputSpaceError
 from depthforge.types import OutputSpace
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from depthforge.synth.relative import ordinal_relations, sample_ordinal_pairs
+from depthforge.losses.ranking import ratio_relations
+from depthforge.synth.relative import sample_ordinal_pairs
 
 
 def test_relations_by_hand():
     a = np.array([2.0, 1.0, 1.0, 1.019, 1.0, 1.02])
     b = np.array([1.0, 2.0, 1.0, 1.0, 1.019, 1.0])
     # A twice as far: '>'; half as far: '<'; equal: '='; 1.9 % apart: '='; exactly 2 %: '>'.
-    np.testing.assert_array_equal(ordinal_relations(a, b), [1, -1, 0, 0, 0, 1])
-    np.testing.assert_array_equal(ordinal_relations(a, b, ratio=1.0), [1, -1, 0, 1, -1, 1])
+    np.testing.assert_array_equal(ratio_relations(a, b), [1, -1, 0, 0, 0, 1])
+    np.testing.assert_array_equal(ratio_relations(a, b, ratio=1.0), [1, -1, 0, 1, -1, 1])
 
 
 def test_pairs_are_distinct_valid_pixels_labelled_by_their_depths():
@@ -52,6 +53,6 @@ def test_too_few_valid_pixels_or_no_pairs_requested_give_empty_arrays():
 
 def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="ratio must be"):
-        ordinal_relations(np.ones(2), np.ones(2), ratio=0.9)
+        ratio_relations(np.ones(2), np.ones(2), ratio=0.9)
     with pytest.raises(ValueError, match="count must be"):
         sample_ordinal_pairs(np.ones((2, 2)), np.ones((2, 2), bool), -1, np.random.default_rng(0))

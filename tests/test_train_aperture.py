@@ -10,10 +10,11 @@ import pytest
 import torch
 from torch import nn
 
-from depthforge.apps.dof import fill_depth_holes, render_dof
-from depthforge.data.aperture_pairs import AperturePairs
 from depthforge.data.collate import collate_samples
 from depthforge.errors import DepthforgeError
+from depthforge.render.aperture_pairs import AperturePairs
+from depthforge.render.depth import fill_depth_holes
+from depthforge.render.dof import render_dof
 from depthforge.train.config import load_config, resolve_recipe
 from depthforge.train.run import build_training
 from depthforge.train.strategies import STRATEGIES

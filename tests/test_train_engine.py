@@ -222,7 +222,7 @@ def test_collate_pads_pairs_and_marks_padding():
 
 
 def test_recipe_transforms_are_a_function_of_seed_index_and_step():
-    from depthforge.train.augment import AugmentedDataset, build_transforms
+    from depthforge.transforms.recipe import AugmentedDataset, build_transforms
 
     data = AugmentedDataset(
         ToyDepth(n=4, size=8), build_transforms([{"random_crop": [4, 4]}, {"hflip": 0.5}]), seed=1
@@ -238,8 +238,8 @@ def test_recipe_transforms_are_a_function_of_seed_index_and_step():
 
 @pytest.mark.parametrize("recipe", ["eigen2014_nyu_coarse", "fcrn_nyu", "two_stream_nyu"])
 def test_recipe_transforms_apply_to_a_nyu_sized_sample(recipe):
-    from depthforge.train.augment import AugmentedDataset, build_transforms
     from depthforge.train.config import resolve_recipe
+    from depthforge.transforms.recipe import AugmentedDataset, build_transforms
 
     cfg = load_config(resolve_recipe(recipe))
     depth = torch.full((1, 1, 480, 640), 3.0)

@@ -181,7 +181,7 @@ def test_paper_recipes_hold_the_paper_settings():
     assert (fcrn.loss.name, fcrn.loop.batch_size, fcrn.optim.name) == ("berhu", 16, "sgd")
     assert (fcrn.optim.lr, fcrn.optim.momentum) == (0.01, 0.9)
     # The training transforms bring a 480×640 NYU frame to the networks' 228×304 input.
-    from depthforge.train.augment import build_transforms
+    from depthforge.transforms.recipe import build_transforms
 
     frame = Sample(
         torch.rand(3, 480, 640),

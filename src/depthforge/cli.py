@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from depthforge.errors import DataError, DepthforgeError
+from depthforge.io import refuse_overwrite
 
 app = typer.Typer(
     name="depthforge",
@@ -77,25 +78,24 @@ def progress_bar(description: str):
         yield update
 
 
+def scalar(value: str) -> object:
+    """A reader option's value: a boolean (true/false), an int, a float, or the text itself."""
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value
+
+
 def parse_options(options: list[str] | None) -> dict[str, object]:
     """``["k=v", ...]`` → dict, with ints, floats and booleans converted."""
-    out: dict[str, object] = {}
-    for item in options or []:
-        if "=" not in item:
-            raise DepthforgeError(f"--option {item!r}: expected KEY=VALUE")
-        key, value = item.split("=", 1)
-        parsed: object = value
-        if value.lower() in ("true", "false"):
-            parsed = value.lower() == "true"
-        else:
-            for cast in (int, float):
-                try:
-                    parsed = cast(value)
-                    break
-                except ValueError:
-                    pass
-        out[key.strip().replace("-", "_")] = parsed
-    return out
+    from depthforge.train.config import parse_assignments
+
+    pairs = parse_assignments(options, "--option", scalar)
+    return {key.replace("-", "_"): value for key, value in pairs}
 
 
 def open_dataset_from_cli(dataset: str, root: Path, split: str | None, options: list[str] | None):
@@ -172,11 +172,10 @@ def inspect(
 
 
 def refuse_to_overwrite(out: Path, overwrite: bool) -> None:
-    """Stop unless ``out`` is absent or empty, or the user passed ``--overwrite``."""
+    """Stop unless the folder ``out`` is absent or empty, or the user passed ``--overwrite``."""
     if out.exists() and not out.is_dir():
         raise DataError(out, "exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise DataError(out, "folder already holds files (pass --overwrite to replace them)")
+    refuse_overwrite(out, overwrite, folder=True)
 
 
 @app.command()
@@ -343,7 +342,7 @@ def eval_pose(
     if (pred is None) == (model is None) or (model is None) != (images is None):
         raise DepthforgeError("give either --pred FILE or --model DIR with --images FOLDER")
     if model is not None:
-        from depthforge.data.folder import IMAGE_SUFFIXES
+        from depthforge.io import IMAGE_SUFFIXES
         from depthforge.models.io import load_model
 
         if not images.is_dir():
@@ -559,8 +558,7 @@ def export(
     from depthforge.models.export import export_onnx
     from depthforge.models.io import load_model
 
-    if onnx.exists() and not overwrite:
-        raise DataError(onnx, "exists (pass --overwrite to replace it)")
+    refuse_overwrite(onnx, overwrite)
     net = load_model(model)
     export_onnx(net, onnx, dynamic=not static, size=parse_wh(size))
     dims = (
@@ -610,10 +608,6 @@ def pointcloud(
     """A coloured point cloud (or mesh) of a photo and its depth, in the camera frame."""
     from depthforge.apps.pointcloud import pointcloud_command
 
-    if (depth is None) == (model is None):
-        raise DepthforgeError("give exactly one of --depth and --model")
-    if (intrinsics is None) == (fov is None):
-        raise DepthforgeError("give exactly one of --intrinsics and --fov")
     summary = pointcloud_command(
         image,
         out,
@@ -635,12 +629,10 @@ def pointcloud(
 def dof(
     image: Annotated[Path, typer.Argument(help="The photo (sRGB).")],
     fnumber: Annotated[float, typer.Option(help="Aperture f-number N (> 0).")],
-    depth: Annotated[
-        Path | None, typer.Option(help="Depth registered to IMAGE: .npy metres or 16-bit PNG.")
-    ] = None,
-    model: Annotated[
-        Path | None, typer.Option(help="A saved metric-depth model folder, instead of --depth.")
-    ] = None,
+    depth: DepthFileOpt = None,
+    depth_kind: DepthKindOpt = None,
+    depth_scale: DepthScaleOpt = None,
+    model: ModelDirOpt = None,
     focus: Annotated[float | None, typer.Option(help="Focus distance in metres.")] = None,
     focus_at: Annotated[str | None, typer.Option(help="Focus on the depth at pixel X,Y.")] = None,
     preset: Annotated[str, typer.Option(help="Lens preset: phone or dslr.")] = "phone",
@@ -654,17 +646,14 @@ def dof(
     highlight_boost: Annotated[
         float, typer.Option(help="Bloom of bright highlights (0 = off).")
     ] = 0.0,
-    depth_scale: Annotated[
-        float, typer.Option(help="Units per metre of a 16-bit PNG depth.")
-    ] = 1000.0,
     out: Annotated[Path | None, typer.Option(help="Output image (default: IMAGE_dof.png).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUT.")] = False,
 ) -> None:
-    """Synthetic shallow depth of field: thin-lens blur in linear light, occlusion-aware layers."""
+    """Synthetic shallow depth of field: thin-lens blur in linear light, occlusion-aware layers.
+
+    A depth file without --depth-kind is npy for .npy, else png16 (--depth-scale default 1000)."""
     from depthforge.apps.dof import dof_command
 
-    if (depth is None) == (model is None):
-        raise DepthforgeError("give exactly one of --depth and --model")
     if (focus is None) == (focus_at is None):
         raise DepthforgeError("give exactly one of --focus and --focus-at")
     at = None
@@ -678,6 +667,7 @@ def dof(
         image,
         depth,
         model,
+        depth_kind=depth_kind,
         focus=focus,
         focus_at=at,
         fnumber=fnumber,
@@ -764,8 +754,6 @@ def parallax(
     optionally a stereo pair and an anaglyph."""
     from depthforge.apps.parallax import parallax_command
 
-    if (depth is None) == (model is None):
-        raise DepthforgeError("give exactly one of --depth and --model")
     summary = parallax_command(
         image,
         out,

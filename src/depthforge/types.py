@@ -107,6 +107,15 @@ class Sample:
         return int(self.image.shape[-2]), int(self.image.shape[-1])
 
 
+def image_to_tensor(image) -> torch.Tensor:
+    """uint8 RGB ``(..., H, W, 3)`` (an image, or a stack of them) → float32 ``(..., 3, H, W)``
+    in ``[0, 1]`` (value / 255), a new tensor that shares no memory with ``image``."""
+    import numpy as np
+
+    array = torch.from_numpy(np.array(image, dtype=np.uint8))
+    return array.movedim(-1, -3).float().div_(255.0)
+
+
 def sample_from_numpy(
     image,
     depth,
@@ -128,7 +137,7 @@ def sample_from_numpy(
 
     img = np.asarray(image)
     if img.dtype == np.uint8:
-        img_t = torch.from_numpy(np.array(img, copy=True)).permute(2, 0, 1).float().div_(255.0)
+        img_t = image_to_tensor(img)
     else:
         img_t = torch.from_numpy(np.array(img, dtype=np.float32, copy=True)).permute(2, 0, 1)
     d = np.asarray(depth, dtype=np.float32)

@@ -44,7 +44,7 @@ import torch
 from scipy.sparse.linalg import spsolve
 
 from depthforge.errors import DataError, DepthforgeError
-from depthforge.types import OutputSpace
+from depthforge.types import OutputSpace, image_to_tensor
 
 MATLAB_GRAY_WEIGHTS = np.array([0.2989, 0.5870, 0.1140])
 """MATLAB ``rgb2gray`` luma weights (what the toolbox uses)."""
@@ -294,7 +294,7 @@ def complete_depth(
             )
         from depthforge.models.predict import predict
 
-        prediction = predict(model, _image_tensor(image), sparse=_depth_tensor(sparse))
+        prediction = predict(model, image_to_tensor(image)[None], sparse=_depth_tensor(sparse))
         return Completion(prediction.depth[0, 0].numpy(), f"{type(model).__name__} (RGB + sparse)")
     if model is not None and method != "fusion":
         raise DepthforgeError(
@@ -311,7 +311,7 @@ def complete_depth(
         )
     from depthforge.models.predict import predict
 
-    prediction = predict(model, _image_tensor(image))
+    prediction = predict(model, image_to_tensor(image)[None])
     aligned = align_to_sparse(prediction.depth[0, 0].numpy(), prediction.output_space, sparse)
     mode = ALIGNMENT_FOR_SPACE[prediction.output_space]
     refined = refine_with_gradients(filled, aligned, alpha=fusion_alpha)
@@ -320,10 +320,6 @@ def complete_depth(
         f"colorization fill + fusion with the gradients of {type(model).__name__} "
         f"({prediction.output_space.value}, {mode}-aligned to the samples, α={fusion_alpha})",
     )
-
-
-def _image_tensor(image: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)[None].float() / 255.0
 
 
 def _depth_tensor(depth: np.ndarray) -> torch.Tensor:
@@ -384,7 +380,7 @@ def complete_command(
         DataError: unreadable files, sizes that differ (both named), existing outputs, no sample.
     """
     from depthforge.apps.depth_input import read_registered_depth
-    from depthforge.io import read_rgb, save_depth_npy, save_depth_png16, save_rgb
+    from depthforge.io import read_rgb, refuse_overwrite, save_depth_npy, save_depth_png16, save_rgb
     from depthforge.viz import depth_preview
 
     out = Path(out)
@@ -393,8 +389,7 @@ def complete_command(
         raise ValueError(f"{out}: the output must be .npy (metres) or .png (16-bit millimetres)")
     preview = out.with_name(f"{out.stem}_preview.png")
     for target in (out, preview):
-        if target.exists() and not overwrite:
-            raise DataError(target, "already exists; pass overwrite=True (--overwrite)")
+        refuse_overwrite(target, overwrite)
     rgb = read_rgb(image)
     sparse_path = Path(sparse)
     samples = read_registered_depth(sparse_path, image, rgb.shape, depth_kind, depth_scale)

@@ -1,6 +1,11 @@
-"""Where an application's depth comes from: a depth file registered to the photo, or a saved
-model's prediction. One place for the decoding policy, the size check and the prediction, shared
-by ``depthforge pointcloud``, ``parallax``, ``complete`` and ``dof``."""
+"""Where an application's depth comes from, resolved in one place for every command
+(``depthforge pointcloud``, ``parallax``, ``complete`` and ``dof``).
+
+The contract: exactly one of a depth file registered to the photo (decoded into metres by
+:func:`depthforge.io.read_depth` with its ``kind`` and, for ``png16``, ``scale`` stored units per
+metre) or a saved model (its prediction, with the output space it declares); and the camera as
+an intrinsics JSON file or a horizontal field of view.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,27 @@ import numpy as np
 import torch
 
 from depthforge.errors import DataError
-from depthforge.types import OutputSpace
+from depthforge.geometry.camera import intrinsics_from_fov
+from depthforge.io import read_depth
+from depthforge.io.structured import read_intrinsics
+from depthforge.types import OutputSpace, image_to_tensor
 
 
-def infer_depth_kind(path: Path) -> str:
-    """``npy`` for ``.npy`` files; anything else needs an explicit ``--depth-kind``."""
+def check_depth_source(depth: str | Path | None, model: str | Path | None) -> None:
+    """Raise ``ValueError`` unless exactly one of ``depth`` and ``model`` is given."""
+    if (depth is None) == (model is None):
+        raise ValueError(
+            "give exactly one of a depth file (--depth FILE) and a model (--model PATH)"
+        )
+
+
+def infer_depth_kind(path: Path, default: str | None = None) -> str:
+    """``npy`` for ``.npy`` files, else ``default``; without one, an explicit ``--depth-kind``
+    is needed."""
     if path.suffix.lower() == ".npy":
         return "npy"
+    if default is not None:
+        return default
     raise DataError(
         path,
         "cannot tell how this depth file stores depth: pass --depth-kind (png16 with "
@@ -31,13 +50,19 @@ def read_registered_depth(
     image_shape: tuple[int, ...],
     kind: str | None = None,
     scale: float | None = None,
+    *,
+    default_kind: str | None = None,
+    default_png16_scale: float | None = None,
 ) -> np.ndarray:
     """Decode ``path`` into metres ``(H, W)`` float32 (0 = no depth) and check that it has the
-    size of ``image`` (whose array shape is ``image_shape``); a mismatch names both sizes."""
-    from depthforge.io import read_depth
-
+    size of ``image`` (whose array shape is ``image_shape``); a mismatch names both sizes.
+    ``kind`` defaults to :func:`infer_depth_kind` (with ``default_kind``), a ``png16`` file's
+    ``scale`` to ``default_png16_scale``."""
     path = Path(path)
-    depth = read_depth(path, kind or infer_depth_kind(path), scale)
+    kind = kind or infer_depth_kind(path, default_kind)
+    if kind == "png16" and scale is None:
+        scale = default_png16_scale
+    depth = read_depth(path, kind, scale)
     if depth.shape != tuple(image_shape[:2]):
         raise DataError(
             path,
@@ -54,8 +79,7 @@ def predict_depth(image: np.ndarray, model_path: str | Path) -> tuple[np.ndarray
     from depthforge.models.predict import predict
 
     model = load_model(Path(model_path))
-    tensor = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float() / 255.0
-    prediction = predict(model, tensor)
+    prediction = predict(model, image_to_tensor(image)[None])
     return prediction.depth[0, 0].numpy().astype(np.float32), prediction.output_space
 
 
@@ -67,13 +91,52 @@ def depth_for_photo(
     depth_kind: str | None = None,
     depth_scale: float | None = None,
     model: str | Path | None = None,
+    default_kind: str | None = None,
+    default_png16_scale: float | None = None,
 ) -> tuple[np.ndarray, OutputSpace, Path]:
     """``(depth (H, W), output space, source file)`` for the photo ``rgb`` read from ``image``:
-    exactly one of a depth file (decoded into metres, size-checked) or a saved model."""
-    if (depth is None) == (model is None):
-        raise ValueError("give exactly one of depth (--depth FILE) and model (--model PATH)")
+    exactly one of a depth file (decoded into metres and size-checked by
+    :func:`read_registered_depth`, with its defaults) or a saved model."""
+    check_depth_source(depth, model)
     if depth is not None:  # read_depth decodes every kind into metres
-        z = read_registered_depth(depth, image, rgb.shape, depth_kind, depth_scale)
+        z = read_registered_depth(
+            depth,
+            image,
+            rgb.shape,
+            depth_kind,
+            depth_scale,
+            default_kind=default_kind,
+            default_png16_scale=default_png16_scale,
+        )
         return z, OutputSpace.METRIC_DEPTH, Path(depth)
     z, space = predict_depth(rgb, model)
     return z, space, Path(model)
+
+
+def resolve_intrinsics(
+    width: int,
+    height: int,
+    *,
+    intrinsics: str | Path | None = None,
+    fov: float | None = None,
+) -> np.ndarray:
+    """``(3, 3)`` K from an intrinsics JSON file or a horizontal field of view (exactly one).
+
+    Args:
+        width, height: the image size in pixels (for ``fov``).
+        intrinsics: a JSON file ``{"K": [[fx, 0, cx], [0, fy, cy], [0, 0, 1]]}`` or
+            ``{"fx", "fy", "cx", "cy"}`` (:func:`depthforge.io.structured.read_intrinsics`).
+        fov: horizontal field of view in degrees
+            (:func:`depthforge.geometry.camera.intrinsics_from_fov`: square pixels, centred).
+
+    Raises:
+        DataError: an unreadable file or one without K. ValueError: neither or both given.
+    """
+    if (intrinsics is None) == (fov is None):
+        raise ValueError(
+            "give exactly one of --intrinsics and --fov (intrinsics=FILE: JSON with K or "
+            "fx, fy, cx, cy; fov=DEG: the horizontal field of view, about 60 for a phone photo)"
+        )
+    if fov is not None:
+        return intrinsics_from_fov(width, height, float(fov), dtype=torch.float64).numpy()
+    return read_intrinsics(intrinsics)

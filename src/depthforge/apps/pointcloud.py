@@ -24,19 +24,18 @@ Formats are written with libraries: ``plyfile`` for binary little-endian PLY (ve
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from depthforge.apps.depth_input import depth_for_photo
+from depthforge.apps.depth_input import check_depth_source, depth_for_photo, resolve_intrinsics
 from depthforge.apps.mesh import DEFAULT_EDGE_RTOL, grid_triangles, vertex_normals_from_faces
-from depthforge.errors import DataError, OutputSpaceError
-from depthforge.geometry.camera import backproject, intrinsics_from_fov
+from depthforge.geometry.camera import backproject
 from depthforge.geometry.normals import normals_from_depth
-from depthforge.io import atomic_path
+from depthforge.io import atomic_path, refuse_overwrite
+from depthforge.render.depth import depth_in_metres
 from depthforge.types import OutputSpace
 
 SUFFIXES = (".ply", ".obj", ".glb")
@@ -72,83 +71,6 @@ class PointCloud:
     def metric(self) -> bool:
         """True when ``points`` are in metres."""
         return self.units == "metres"
-
-
-def depth_in_metres(
-    depth: np.ndarray,
-    output_space: OutputSpace | str,
-    *,
-    scale: float | None = None,
-    allow_unit_scale: bool = False,
-) -> tuple[np.ndarray, str]:
-    """Check what ``depth`` is and turn it into the depth the point cloud is built from.
-
-    Args:
-        depth: ``(H, W)`` depth-like map in ``output_space``.
-        output_space: what ``depth`` means (:class:`~depthforge.types.OutputSpace`).
-        scale: metres per unit of a ``scale_invariant_depth`` map (e.g. from a known distance).
-        allow_unit_scale: write relative depth as it is, in arbitrary units.
-
-    Returns:
-        ``(depth, units)``: ``(H, W)`` float32 depth and ``"metres"`` or a note on the units.
-
-    Raises:
-        OutputSpaceError: relative depth without ``scale``/``allow_unit_scale``, ``scale`` for a
-            space it cannot fix, log depth, or ordinal maps.
-    """
-    space = OutputSpace(output_space)
-    depth = np.asarray(depth, dtype=np.float32)
-    if scale is not None and not (math.isfinite(scale) and scale > 0):
-        raise ValueError(f"scale must be a positive number of metres per unit, got {scale}")
-    if space is OutputSpace.METRIC_DEPTH:
-        if scale is not None:
-            raise OutputSpaceError(
-                "scale= converts relative depth to metres, but this depth is already "
-                "metric_depth; drop scale (or declare the depth's real output space)"
-            )
-        return depth, "metres"
-    if space is OutputSpace.LOG_DEPTH:
-        raise OutputSpaceError(
-            "log_depth cannot be lifted directly (0 would mean 1 m, not a hole): pass exp(depth) "
-            "with output_space=metric_depth, as depthforge.models.predict does"
-        )
-    if space is OutputSpace.ORDINAL:
-        raise OutputSpaceError(
-            "ordinal depth holds only an order, no geometry: it cannot become a point cloud"
-        )
-    if space is OutputSpace.SCALE_INVARIANT_DEPTH and scale is not None:
-        return depth * np.float32(scale), "metres"
-    if scale is not None:
-        raise OutputSpaceError(
-            f"{space.value} is known only up to scale AND shift, so scale= alone cannot make it "
-            "metric: align it to metric depth first (depthforge.eval.align.align, e.g. least "
-            "squares on a few known depths) and pass output_space=metric_depth, or pass "
-            "allow_unit_scale=True to write it in arbitrary units"
-        )
-    if not allow_unit_scale:
-        fix = (
-            "pass scale= (metres per unit, e.g. from one known distance) or "
-            if space is OutputSpace.SCALE_INVARIANT_DEPTH
-            else "align it to metric depth first (depthforge.eval.align.align) or "
-        )
-        raise OutputSpaceError(
-            f"refusing to write {space.value} as a metric point cloud: its scale is unknown, so "
-            f"the coordinates would not be metres; {fix}pass allow_unit_scale=True "
-            "(--allow-unit-scale) to write it in arbitrary units"
-        )
-    if space is OutputSpace.AFFINE_INVARIANT_DISPARITY:
-        valid = np.isfinite(depth) & (depth > 0)
-        depth = np.where(valid, 1.0 / np.where(valid, depth, 1.0), 0.0).astype(np.float32)
-        return depth, (
-            "arbitrary units: 1 / affine_invariant_disparity, not metres "
-            "(allow_unit_scale=True; unknown scale and shift distort the shape)"
-        )
-    shape_note = (
-        ""
-        if space is OutputSpace.SCALE_INVARIANT_DEPTH
-        else "; an unknown shift distorts the shape"
-    )
-    return depth, f"arbitrary units: {space.value}, not metres (allow_unit_scale=True{shape_note})"
 
 
 def check_inputs(image: np.ndarray, depth: np.ndarray, K: np.ndarray) -> None:
@@ -451,40 +373,6 @@ def write_pointcloud(
     return cloud
 
 
-def resolve_intrinsics(
-    width: int,
-    height: int,
-    *,
-    intrinsics: str | Path | None = None,
-    fov: float | None = None,
-) -> np.ndarray:
-    """``(3, 3)`` K from an intrinsics JSON file or a horizontal field of view (exactly one).
-
-    Args:
-        width, height: the image size in pixels (for ``fov``).
-        intrinsics: a JSON file ``{"K": [[fx, 0, cx], [0, fy, cy], [0, 0, 1]]}`` or
-            ``{"fx", "fy", "cx", "cy"}`` (:func:`depthforge.data.folder.parse_intrinsics`).
-        fov: horizontal field of view in degrees
-            (:func:`depthforge.geometry.camera.intrinsics_from_fov`: square pixels, centred).
-
-    Raises:
-        DataError: an unreadable file or one without K. ValueError: neither or both given.
-    """
-    from depthforge.data.folder import parse_intrinsics, read_json
-
-    if (intrinsics is None) == (fov is None):
-        raise ValueError(
-            "give exactly one of intrinsics (--intrinsics FILE, JSON with K or fx, fy, cx, cy) "
-            "and fov (--fov DEG, the horizontal field of view; about 60 for a phone photo)"
-        )
-    if fov is not None:
-        return intrinsics_from_fov(width, height, float(fov), dtype=torch.float64).numpy()
-    path = Path(intrinsics)
-    if not path.is_file():
-        raise DataError(path, "intrinsics file not found")
-    return parse_intrinsics(read_json(path), path)
-
-
 @dataclass
 class PointCloudSummary:
     """What :func:`pointcloud_command` wrote.
@@ -540,7 +428,7 @@ def pointcloud_command(
         depth_scale: stored units per metre for ``png16``.
         model: a folder saved by :func:`depthforge.models.save_model`; its prediction's output
             space is checked as for any depth.
-        intrinsics, fov: the camera (:func:`resolve_intrinsics`); exactly one.
+        intrinsics, fov: the camera (:func:`~depthforge.apps.depth_input.resolve_intrinsics`); exactly one.
         mesh, scale, allow_unit_scale, edge_rtol: as in :func:`write_pointcloud`.
         overwrite: replace an existing ``out``.
 
@@ -558,10 +446,8 @@ def pointcloud_command(
             f"{out}: unknown point-cloud format {out.suffix or '(no suffix)'!r}; "
             f"use one of {', '.join(SUFFIXES)}"
         )
-    if out.exists() and not overwrite:
-        raise DataError(out, "already exists; pass overwrite=True (--overwrite) to replace it")
-    if (depth is None) == (model is None):
-        raise ValueError("give exactly one of depth (--depth FILE) and model (--model PATH)")
+    refuse_overwrite(out, overwrite)
+    check_depth_source(depth, model)
     rgb = read_rgb(image)
     height, width = rgb.shape[:2]
     K = resolve_intrinsics(width, height, intrinsics=intrinsics, fov=fov)

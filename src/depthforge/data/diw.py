@@ -1,6 +1,6 @@
 """Depth in the Wild (Chen et al., NIPS 2016) and the NYU relative-depth CSVs: ordinal pairs.
 
-DIW CSV (``DataLoader_DIW.lua::parse_DIW_csv``; REFERENCE.md §4.4), no header, two lines per pair::
+DIW CSV (Chen et al.'s ``DataLoader_DIW.lua::parse_DIW_csv``), no header, two lines per pair::
 
     ./DIW_test/<name>.thumb
     y_A,x_A,y_B,x_B,ord,W,H

@@ -32,6 +32,7 @@ from torch.utils.data import Dataset
 
 from depthforge.data.registry import open_dataset
 from depthforge.errors import DataError, DepthforgeError
+from depthforge.transforms.recipe import AugmentedDataset, build_transforms
 from depthforge.types import Sample
 
 NESTED_KEYS = {"dataset", "root", "split", "options", "transforms"}
@@ -41,14 +42,12 @@ def open_nested(spec: dict[str, Any], split: str | None, seed: int = 0) -> Datas
     """Open a nested dataset spec ``{dataset, root?, split?, options?, transforms?}``.
 
     ``split`` is used when the spec names none; ``transforms`` (the recipe's list format) are
-    applied with randomness seeded by ``(seed, index)`` (:mod:`depthforge.train.augment`).
+    applied with randomness seeded by ``(seed, index)`` (:mod:`depthforge.transforms.recipe`).
 
     Raises:
         DepthforgeError: a spec that is not a mapping with ``dataset``, or has unknown keys.
         DataError: a dataset with no samples.
     """
-    from depthforge.train.augment import AugmentedDataset, build_transforms
-
     if not isinstance(spec, dict) or "dataset" not in spec:
         raise DepthforgeError(f"a nested dataset is a mapping with a 'dataset' key, got {spec!r}")
     unknown = set(spec) - NESTED_KEYS

@@ -5,7 +5,7 @@ Layout (only ``images/`` is required)::
     ROOT/
       depthforge.json        {"depth_format": "png16" | "npy", "depth_scale": 1000.0,
                               "K": [[fx, 0, cx], [0, fy, cy], [0, 0, 1]], "baseline": 0.1}
-      images/<id>.png|.jpg   RGB; <id> may contain '/' (e.g. "scene_000/000004")
+      images/<id>.png|.jpg   RGB (any of depthforge.io.IMAGE_SUFFIXES); <id> may contain '/' (e.g. "scene_000/000004")
       depth/<id>.png|.npy    16-bit PNG storing depth_m · depth_scale, or float32 metres; 0 = invalid
       intrinsics/<id>.json   per-sample {"K": [[...]]} or {"fx", "fy", "cx", "cy"}; overrides the root K
       poses/<id>.txt         4×4 camera-to-world, row-major, metres
@@ -27,63 +27,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image
 
 from depthforge.data.base import DepthDataset
 from depthforge.errors import DataError
 from depthforge.io.depth import read_depth, save_depth_npy, save_depth_png16
-from depthforge.io.image import open_image, read_rgb, save_array, save_rgb, write_atomic
-from depthforge.types import Sample, Stereo, sample_from_numpy
+from depthforge.io.image import (
+    IMAGE_SUFFIXES,
+    open_image,
+    read_rgb,
+    save_array,
+    save_rgb,
+    write_atomic,
+)
+from depthforge.io.structured import parse_intrinsics, read_array, read_json, read_pose
+from depthforge.types import Sample, Stereo, image_to_tensor, sample_from_numpy
 
 META_FILE = "depthforge.json"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 DEFAULT_DEPTH_SCALE = 1000.0
 """png16 units per metre when ``depthforge.json`` names none (millimetres)."""
-
-
-def parse_intrinsics(obj: dict[str, Any], source: Path) -> np.ndarray:
-    """``(3, 3)`` K from ``{"K": [[...]]}`` or ``{"fx", "fy", "cx", "cy"}``."""
-    if "K" in obj:
-        K = np.asarray(obj["K"], dtype=np.float64)
-        if K.shape != (3, 3):
-            raise DataError(source, f"K must be 3×3, got shape {K.shape}")
-        return K
-    missing = [k for k in ("fx", "fy", "cx", "cy") if k not in obj]
-    if missing:
-        raise DataError(source, f"intrinsics lack {', '.join(missing)} (give K or fx, fy, cx, cy)")
-    return np.array([[obj["fx"], 0.0, obj["cx"]], [0.0, obj["fy"], obj["cy"]], [0.0, 0.0, 1.0]])
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    """Parse a JSON object, raising :class:`DataError` naming the file on failure."""
-    try:
-        obj = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(path, f"not valid JSON ({exc})") from exc
-    if not isinstance(obj, dict):
-        raise DataError(path, "expected a JSON object")
-    return obj
-
-
-def read_array(path: Path, shape: tuple[int, ...]) -> np.ndarray:
-    """A ``.npy`` array of the given shape, or :class:`DataError` naming the file."""
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise DataError(path, f"not a readable .npy array ({exc})") from exc
-    if arr.shape != shape:
-        raise DataError(path, f"expected shape {shape}, got {arr.shape}")
-    return arr
-
-
-def read_pose(path: Path) -> np.ndarray:
-    """``(4, 4)`` camera-to-world matrix from a text file of 16 numbers."""
-    try:
-        pose = np.loadtxt(path, dtype=np.float64).reshape(4, 4)
-    except (OSError, ValueError) as exc:
-        raise DataError(path, f"expected a 4×4 pose matrix ({exc})") from exc
-    return pose
 
 
 class FolderDataset(DepthDataset):
@@ -206,9 +168,7 @@ class FolderDataset(DepthDataset):
                         self._images[n],
                         f"neighbour frame is {frame.shape[:2]}, the target {(h, w)}",
                     )
-            extra["neighbours"] = (
-                torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).float() / 255.0
-            )
+            extra["neighbours"] = image_to_tensor(np.stack(frames))
             poses = [self._find("poses", n, (".txt",)) for n in nbr_ids]
             if all(p is not None for p in poses):
                 extra["neighbour_poses"] = np.stack([read_pose(p) for p in poses]).astype(
@@ -218,9 +178,7 @@ class FolderDataset(DepthDataset):
         if right_path is not None:
             if "baseline" not in self.meta:
                 raise DataError(self.root / META_FILE, "right/ views need a 'baseline' in metres")
-            right = (
-                torch.from_numpy(np.array(read_rgb(right_path))).permute(2, 0, 1).float() / 255.0
-            )
+            right = image_to_tensor(read_rgb(right_path))
             extra["stereo"] = Stereo(image=right, baseline=float(self.meta["baseline"]))
         meta = {
             "dataset": self.name,

@@ -18,7 +18,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from depthforge.data.base import DepthDataset
 from depthforge.data.kitti_calib import (
@@ -32,7 +31,7 @@ from depthforge.data.splits import KittiSplitEntry, read_kitti_split
 from depthforge.errors import DataError
 from depthforge.io.depth import read_depth
 from depthforge.io.image import read_rgb
-from depthforge.types import Sample, Stereo, sample_from_numpy
+from depthforge.types import Sample, Stereo, image_to_tensor, sample_from_numpy
 
 GT_KINDS = ("velodyne", "annotated")
 ANNOTATED_SUBFOLDERS = ("", "train", "val")  # data_depth_annotated.zip holds train/ and val/
@@ -183,7 +182,7 @@ class KittiRaw(DepthDataset):
         if self.stereo:
             right = read_rgb(image_path(self.root, entry, cam=3))
             extra["stereo"] = Stereo(
-                image=torch.from_numpy(np.array(right)).permute(2, 0, 1).float().div_(255.0),
+                image=image_to_tensor(right),
                 baseline=calib.baseline(2, 3),
             )
         meta = {

@@ -8,7 +8,7 @@ Two calibration formats hold the same matrices:
 
 Both give ``P_velo2im = P_rect_0c · R_rect_00 · [R|T]`` (3 × 4) mapping homogeneous velodyne points
 to camera ``c``'s rectified image. :func:`velodyne_depth_map` rasterises a scan exactly as
-monodepth2's ``kitti_utils.py::generate_depth_map`` does (REFERENCE.md §9), vectorised.
+monodepth2's ``kitti_utils.py::generate_depth_map`` does, vectorised.
 """
 
 from __future__ import annotations
@@ -188,7 +188,7 @@ def project_velodyne(
 def rasterize_sparse_depth(uvz: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
     """Rasterise projected points into an ``(H, W)`` map exactly as monodepth2 does.
 
-    Steps (``kitti_utils.py::generate_depth_map``; REFERENCE.md §9): ``u, v ← round(·) − 1`` with
+    Steps (monodepth2 ``kitti_utils.py::generate_depth_map``): ``u, v ← round(·) − 1`` with
     NumPy's round-half-to-even; keep ``0 ≤ u < W``, ``0 ≤ v < H``; write the depths in order so
     that the last point on a pixel wins; then for every ``sub2ind`` index shared by several points
     write the minimum of their depths at the *first* such point's pixel, where

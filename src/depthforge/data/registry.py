@@ -20,7 +20,7 @@ DATASETS: dict[str, str] = {
     "synth": "depthforge.synth.dataset:SynthDataset",
     "colmap": "depthforge.data.colmap:ColmapMVS",
     "web_stereo": "depthforge.data.web_stereo:WebStereo",
-    "aperture_pairs": "depthforge.data.aperture_pairs:AperturePairs",
+    "aperture_pairs": "depthforge.render.aperture_pairs:AperturePairs",
     "domain_pairs": "depthforge.data.domain_pairs:DomainPairs",
 }
 

@@ -51,10 +51,10 @@ def write_constant_predictions(
     """
     from depthforge.eval.predictions import prediction_filename
     from depthforge.io.depth import save_depth_npy
+    from depthforge.io.image import refuse_overwrite
 
     out = Path(out_dir)
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise DataError(out, "output folder already holds files (pass --overwrite to replace them)")
+    refuse_overwrite(out, overwrite, folder=True)
     n = len(dataset)
     for i, sample in enumerate(dataset, 1):
         h, w = sample.size

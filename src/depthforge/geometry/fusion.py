@@ -5,8 +5,8 @@ Single RGB Images") fuse the depth stream D̂ and the gradient stream G = (Gx, G
 
     D* = argmin_D  Σ_p φ(D_p − D̂_p) + α Σ_p [φ(∇x D_p − Gx_p) + φ(∇y D_p − Gy_p)].
 
-The exact penalty φ and α of the paper are not verified here (see REFERENCE.md §8); both are
-arguments. Two solvers:
+The exact penalty φ and α of the paper are not verified here (no official code is known, and
+the paper's text was not at hand); both are arguments. Two solvers:
 
 * ``phi = x²`` (:func:`fuse_depth_gradients`): the normal equations are the screened-Poisson system
   ``(I + α(DxᵀDx + DyᵀDy)) D = D̂ + α(DxᵀGx + DyᵀGy)``. With forward differences and Neumann

@@ -4,7 +4,8 @@ Convention: pixel ``(u, v)`` = (column, row) with pixel **centres at integer coo
 pixel ``(0, 0)`` covers ``[−½, ½]²`` and the image spans ``[−½, W − ½] × [−½, H − ½]``.
 ``F.grid_sample`` wants coordinates normalised to ``[−1, 1]``; what ``±1`` means depends on
 ``align_corners`` (PyTorch ≥ 1.3 defaults to ``False``; monodepth2 was written for PyTorch
-0.4.1, whose behaviour equals ``True`` — REFERENCE §7, pytorch/pytorch#23923). We normalise
+0.4.1, whose behaviour equals ``True`` — monodepth2 ``layers.py::Project3D``,
+pytorch/pytorch#23923). We normalise
 *from integer-centre pixel coordinates* for either setting:
 
 * ``align_corners=True``:  ``u_norm = 2u / (W − 1) − 1``  (±1 = centres of the edge pixels)

@@ -13,6 +13,9 @@ from PIL import Image, UnidentifiedImageError
 
 from depthforge.errors import DataError
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm")
+"""The suffixes of the image files depthforge looks for in folders (Pillow decodes each)."""
+
 
 def open_image(path: str | Path) -> Image.Image:
     """Open and fully decode an image with Pillow; a missing, truncated or corrupt file raises
@@ -64,6 +67,18 @@ def atomic_path(path: str | Path):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def refuse_overwrite(path: str | Path, overwrite: bool, *, folder: bool = False) -> None:
+    """The one guard of what the user wrote: unless ``overwrite``, raise :class:`DataError` when
+    the file ``path`` exists (``folder=True``: when the folder ``path`` holds any file)."""
+    path = Path(path)
+    if overwrite:
+        return
+    if folder and path.is_dir() and any(path.iterdir()):
+        raise DataError(path, "folder already holds files; pass overwrite=True (--overwrite)")
+    if not folder and path.exists():
+        raise DataError(path, "already exists; pass overwrite=True (--overwrite) to replace it")
 
 
 def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:

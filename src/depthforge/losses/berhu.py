@@ -3,8 +3,8 @@
 ``B(x) = |x|`` for ``|x| ≤ c`` and ``(x² + c²)/(2c)`` otherwise, continuous at ``|x| = c``,
 with ``c = (1/5)·max_i |x_i|`` over **all valid pixels of the whole batch**, computed after
 masking (so invalid pixels with ``gt = 0`` cannot set it) and detached (no gradient through
-``c``, as in the implementations that match the paper, e.g. valeoai/DADA). FCRN released no
-training code; REFERENCE §3.1.
+``c``, as in the implementations that match the paper, e.g. valeoai/DADA
+``dada/utils/func.py::loss_calc_depth``). FCRN released no training code.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 ``L = (1/n)Σd² − (1/(2n²))(Σd)² + (1/n)Σ[(∇x d)² + (∇y d)²]`` with ``d = log pred − ln gt``
 (Eigen & Fergus, ICCV 2015, §3.2 "Depth"). The paper does not pin down the stencil; we take
 **forward neighbour differences over pairs whose two pixels are both valid**, normalised by
-``n`` = the number of valid pixels of the image (REFERENCE §2.2; unverified against the text).
+``n`` = the number of valid pixels of the image (Eigen & Fergus 2015, §3.2, as the known implementations read it; unverified against the
+text).
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ ordinal pairs: the paper uses an image as Euclidean data when at least 30 % of i
 have valid depth (:func:`is_euclidean_image`).
 
 Verification status: α = 0.5 and the gradient term match the reference code; β = 0.1,
-τ = 0.25 and the 30 % rule are from the paper as recalled (REFERENCE §5) and could not be
-checked against the paper text here (only its abstract was reachable).
+τ = 0.25 and the 30 % rule are from the paper (Li & Snavely 2018, CVPR) as recalled and could
+not be checked against its text here (only its abstract was reachable).
 """
 
 from __future__ import annotations

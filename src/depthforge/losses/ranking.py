@@ -192,6 +192,27 @@ def random_pairs(
     return torch.stack([a // w, a % w, b // w, b % w], dim=-1)
 
 
+REDWEB_RATIO = 1.02
+"""The '=' threshold on the depth ratio stated in the ReDWeb paper (Xian et al. 2018, σ = 0.02)."""
+
+
+def ratio_relations(a, b, ratio: float = REDWEB_RATIO):
+    """The depth-ratio test of Zoran et al. 2015 / Chen et al. 2016 / Xian et al. 2018: ``+1``
+    (A farther) where ``a/b ≥ ratio``, ``−1`` where ``a/b ≤ 1/ratio``, ``0`` ('=') otherwise.
+
+    Args:
+        a, b: positive depths of the two ends of each pair, NumPy arrays or tensors of one shape.
+        ratio: the threshold ``1 + σ`` (≥ 1).
+
+    Returns:
+        int64 relations of the same shape and kind (array or tensor) as ``a``.
+    """
+    if ratio < 1.0:
+        raise ValueError(f"ratio must be ≥ 1, got {ratio}")
+    quotient = a / b
+    return 1 * (quotient >= ratio) - 1 * (quotient <= 1.0 / ratio)
+
+
 def ordinal_relations(
     target: torch.Tensor,
     pairs: torch.Tensor,
@@ -201,8 +222,8 @@ def ordinal_relations(
 ) -> torch.Tensor:
     """Ordinal labels from a dense target by the ratio test of Xian et al.
 
-    ``ratio = (t_A + 1e-6)/(t_B + 1e-6)``: ``ratio ≥ 1 + σ`` → A larger, ``≤ 1/(1 + σ)`` → B
-    larger, otherwise equal (0). σ = 0.03 is the 2020 code's value; the 2018 ReDWeb paper
+    :func:`ratio_relations` of ``t_A + 1e-6`` and ``t_B + 1e-6`` with ``ratio = 1 + σ``:
+    ``ratio ≥ 1 + σ`` → A larger, ``≤ 1/(1 + σ)`` → B larger, otherwise equal (0). σ = 0.03 is the 2020 code's value; the 2018 ReDWeb paper
     states 0.02.
 
     Args:
@@ -216,8 +237,7 @@ def ordinal_relations(
         ``(B, N)`` int64 relations in {−1, 0, +1}, +1 = A farther.
     """
     t_a, t_b = gather_pair_values(target, pairs)
-    ratio = (t_a + 1e-6) / (t_b + 1e-6)
-    larger = (ratio >= 1.0 + sigma).long() - (ratio <= 1.0 / (1.0 + sigma)).long()
+    larger = ratio_relations(t_a + 1e-6, t_b + 1e-6, 1.0 + sigma)
     return -larger if disparity_like else larger
 
 

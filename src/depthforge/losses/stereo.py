@@ -12,8 +12,8 @@
   it: the network predicts inverse depth and is compared with ``1/Z`` on the sparse LiDAR
   points with the berHu norm (their reported choice over L2; ``norm="l2"`` is provided).
 
-Verification status: Godard's Eq. 2 and the monodepth code are as in REFERENCE §7 and the
-paper. For Kuznietsov et al. only secondary summaries were reachable: they confirm the
+Verification status: Godard's Eq. 2 matches the paper and the monodepth2 code
+(``layers.py::SSIM``, ``trainer.py::compute_reprojection_loss``). For Kuznietsov et al. only secondary summaries were reachable: they confirm the
 inverse-depth output, the two-direction image-alignment term and the berHu norm on the
 supervised term, but not the exact photometric norm of the alignment term (L1 here) nor any
 image smoothing they may apply; treat those details as unverified.

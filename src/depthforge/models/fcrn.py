@@ -1,7 +1,7 @@
 """FCRN: Laina, Rupprecht, Belagiannis, Tombari & Navab 2016 (3DV), "Deeper Depth Prediction with
 Fully Convolutional Residual Networks" — the ResNet-UpProj model.
 
-Layout (TF reference ``fcrn.py::ResNet50UpProj``, REFERENCE.md §3.2): ResNet encoder to the
+Layout (TF reference ``tensorflow/models/fcrn.py::ResNet50UpProj``): ResNet encoder to the
 stride-32 map (2048 channels for ResNet-50) → 1×1 conv with bias to half the channels + BN (no
 ReLU) → four up-projection blocks, each halving the channels (1024→512→256→128→64 for ResNet-50)
 → 3×3 conv with bias to 1 channel → ReLU (the reference's ``conv`` default ``relu=True``; ports

@@ -1,8 +1,8 @@
 """Li, Klein & Yao 2017 (ICCV), "A Two-Streamed Network for Estimating Fine-Scaled Depth Maps from
 Single RGB Images": a depth stream and a depth-gradient stream fused into one depth map.
 
-What is implemented (the paper's exact layers were not verified here; REFERENCE.md §8 marks the
-whole description as recalled): two streams of the same design (a ResNet encoder + the FCRN
+What is implemented (the paper's exact layers were not verified here, and no official code is
+known: the whole description is as recalled from the paper): two streams of the same design (a ResNet encoder + the FCRN
 up-projection decoder of :mod:`depthforge.models.fcrn`), one predicting depth D̂ (1 channel, ReLU)
 and one predicting its forward differences ``(Gx, Gy)`` (2 channels, linear, metres per output
 pixel, convention of :func:`depthforge.geometry.fusion.forward_diff`). Fusion, by config:

@@ -6,7 +6,7 @@ Two implementations of "unpool ×2 + 5×5 conv" (Laina et al. 2016, Sec. 3.1 and
   2×2 block (zeros elsewhere), then a 5×5 'same' convolution. It spends 3/4 of its MACs on zeros.
 * :class:`FastUpConv` — the fast form: four convolutions on the low-resolution input, 3×3 (A),
   2×3 (B, rows×cols), 3×2 (C) and 2×2 (D), interleaved as ``Y[2i,2j]=A, Y[2i+1,2j]=B,
-  Y[2i,2j+1]=C, Y[2i+1,2j+1]=D`` (the TF reference ``interleave``, REFERENCE.md §3.2).
+  Y[2i,2j+1]=C, Y[2i+1,2j+1]=D`` (the TF reference ``tensorflow/models/network.py::interleave``).
 
 ``padding="exact"`` pads the 2-tap dimensions bottom/right; then the fast form equals the plain
 form exactly, with sub-kernels ``A = K[0::2, 0::2]``, ``B = K[1::2, 0::2]``, ``C = K[0::2, 1::2]``,

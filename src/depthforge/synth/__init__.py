@@ -7,7 +7,7 @@ The ray caster is ``depthforge.synth.render.render`` (not re-exported here, so t
 
 from depthforge.synth.dataset import SynthDataset, parse_size, stereo_right_pose
 from depthforge.synth.export import write_synth_folder
-from depthforge.synth.relative import ordinal_relations, sample_ordinal_pairs
+from depthforge.synth.relative import sample_ordinal_pairs
 from depthforge.synth.scene import Label, Scene, World, generate_world
 
 __all__ = [
@@ -16,7 +16,6 @@ __all__ = [
     "SynthDataset",
     "World",
     "generate_world",
-    "ordinal_relations",
     "parse_size",
     "sample_ordinal_pairs",
     "stereo_right_pose",

@@ -6,28 +6,18 @@ pairs as '>', '<' or '=' with a relative depth-ratio threshold; the threshold ``
 (σ = 0.02) is the one of Xian et al. (ReDWeb, CVPR 2018); the exact value used for the DIW-era NYU
 labels is not published:
 
-* ``+1`` ('>', A farther) when ``z_A ≥ ratio · z_B``,
-* ``−1`` ('<', A nearer)  when ``z_B ≥ ratio · z_A``,
-* ``0``  ('=') otherwise.
+* ``+1`` ('>', A farther) when ``z_A / z_B ≥ ratio``,
+* ``−1`` ('<', A nearer)  when ``z_A / z_B ≤ 1 / ratio``,
+* ``0``  ('=') otherwise (:func:`depthforge.losses.ranking.ratio_relations`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-EQUAL_RATIO = 1.02
+from depthforge.losses.ranking import REDWEB_RATIO, ratio_relations
 
-
-def ordinal_relations(
-    depth_a: np.ndarray, depth_b: np.ndarray, ratio: float = EQUAL_RATIO
-) -> np.ndarray:
-    """``(N,)`` int64 relations in {−1, 0, +1} of depths ``depth_a`` vs ``depth_b`` (+1: A
-    farther), with ``'='`` within the depth ratio ``ratio``."""
-    if ratio < 1.0:
-        raise ValueError(f"ratio must be ≥ 1, got {ratio}")
-    farther = depth_a >= ratio * depth_b
-    nearer = depth_b >= ratio * depth_a
-    return farther.astype(np.int64) - nearer.astype(np.int64)
+EQUAL_RATIO = REDWEB_RATIO
 
 
 def sample_ordinal_pairs(
@@ -61,4 +51,4 @@ def sample_ordinal_pairs(
     width = depth.shape[1]
     pairs = np.stack([ia // width, ia % width, ib // width, ib % width], axis=1).astype(np.int64)
     flat = depth.reshape(-1)
-    return pairs, ordinal_relations(flat[ia], flat[ib], ratio)
+    return pairs, ratio_relations(flat[ia], flat[ib], ratio).astype(np.int64)

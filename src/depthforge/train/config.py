@@ -9,6 +9,7 @@ schema below: an unknown key is an error that names the key and the nearest know
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -30,7 +31,7 @@ class DataConfig:
 
 
 @dataclass
-class ModelConfig:
+class ModelChoice:
     """A registry model name and overrides of its config record.
 
     ``init_from``: a saved model folder (a run's ``<out_dir>/model``) or a trainer checkpoint
@@ -89,7 +90,7 @@ class TrainConfig:
     seed: int = 0
     out_dir: str = "runs/default"
     strategy: str = "supervised"
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: ModelChoice = field(default_factory=ModelChoice)
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train_data: DataConfig = field(default_factory=DataConfig)
@@ -137,19 +138,30 @@ def load_yaml_composed(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[s
     return deep_merge(merged, raw)
 
 
+def parse_assignments(
+    items: list[str] | None, what: str, parse_value: Callable[[str], Any] = yaml.safe_load
+) -> list[tuple[str, Any]]:
+    """``["key=value", ...]`` → ``[(key, parse_value(value)), ...]`` (values parsed as YAML by
+    default); an item without ``=`` is a :class:`DepthforgeError` naming ``what``."""
+    pairs = []
+    for item in items or []:
+        if "=" not in item:
+            raise DepthforgeError(f"{what} {item!r}: expected key=value")
+        key, value = item.split("=", 1)
+        pairs.append((key.strip(), parse_value(value)))
+    return pairs
+
+
 def apply_overrides(cfg: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Apply ``a.b=value`` overrides (values parsed as YAML) to a nested dict."""
     out = dict(cfg)
-    for item in overrides:
-        if "=" not in item:
-            raise DepthforgeError(f"override {item!r}: expected key=value")
-        dotted, value = item.split("=", 1)
-        keys = dotted.strip().split(".")
+    for dotted, value in parse_assignments(overrides, "override"):
+        keys = dotted.split(".")
         node = out
         for key in keys[:-1]:
             node[key] = dict(node.get(key) or {})
             node = node[key]
-        node[keys[-1]] = yaml.safe_load(value)
+        node[keys[-1]] = value
     return out
 
 

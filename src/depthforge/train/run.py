@@ -16,10 +16,10 @@ from depthforge.data.collate import collate_samples, same_size_runs
 from depthforge.data.registry import open_dataset
 from depthforge.errors import DataError, DepthforgeError
 from depthforge.io.image import write_atomic
-from depthforge.train.augment import AugmentedDataset, build_transforms
 from depthforge.train.config import DataConfig, TrainConfig
 from depthforge.train.strategies import STRATEGIES
 from depthforge.train.trainer import Trainer, TrainResult
+from depthforge.transforms.recipe import AugmentedDataset, build_transforms
 from depthforge.types import Sample
 
 MODEL_DIR = "model"

@@ -10,7 +10,7 @@ from torch.utils.data import Sampler
 
 class StepBatchSampler(Sampler[list[tuple[int, int]]]):
     """Yields the batches of steps ``start_step .. total_steps − 1`` as ``(index, step)`` keys
-    (the step seeds each sample's augmentation, see :mod:`depthforge.train.augment`).
+    (the step seeds each sample's augmentation, see :mod:`depthforge.transforms.recipe`).
 
     Epoch ``e`` is a permutation drawn from a generator seeded with ``seed + e``; a step's batch
     is a slice of its epoch's permutation (the incomplete tail of an epoch is dropped). With

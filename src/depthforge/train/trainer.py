@@ -15,12 +15,12 @@ from torch.utils.data import DataLoader, Dataset
 
 from depthforge.data.collate import Batch, collate_samples
 from depthforge.errors import DataError, DepthforgeError
-from depthforge.train.augment import AugmentedDataset
 from depthforge.train.checkpoint import load_checkpoint, save_checkpoint, set_rng_state
 from depthforge.train.config import LoopConfig, OptimConfig
 from depthforge.train.distributed import barrier, mean_across_ranks, rank_and_world, wrap_model
 from depthforge.train.logging import RunLogger
 from depthforge.train.sampler import StepBatchSampler
+from depthforge.transforms.recipe import AugmentedDataset
 
 LAST_CHECKPOINT = "last.pt"
 BEST_CHECKPOINT = "best.pt"

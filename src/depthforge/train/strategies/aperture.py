@@ -9,9 +9,9 @@ width), which a camera records.
 
     L = mean |R(I, z; lens) − I_lens|  +  λ_tv · TV(1/z)
 
-* ``R``: :func:`depthforge.apps.dof.render_dof_soft`, the layered thin-lens renderer with soft
+* ``R``: :func:`depthforge.render.dof.render_dof_soft`, the layered thin-lens renderer with soft
   assignment of pixels to fixed CoC layers — the same compositing as the applications'
-  :func:`~depthforge.apps.dof.render_dof`, and the paper's "compositional aperture rendering"
+  :func:`~depthforge.render.dof.render_dof`, and the paper's "compositional aperture rendering"
   (a stack of images blurred with fixed per-plane kernels, combined with per-pixel soft weights
   over depth planes);
 * the image term is the L1 norm of the difference (the paper's loss, recalled, not verified
@@ -43,11 +43,11 @@ from typing import Any
 
 import torch
 
-from depthforge.apps.dof import APERTURES, render_dof_soft
-from depthforge.apps.lens import signed_coc_px
 from depthforge.data.collate import Batch
 from depthforge.errors import DepthforgeError
 from depthforge.models.predict import depth_output
+from depthforge.render.dof import APERTURES, render_dof_soft
+from depthforge.render.lens import signed_coc_px
 from depthforge.train.strategies.relative import prediction_at_image_size
 from depthforge.train.strategies.semi_supervised import (
     inverse_depth_smoothness,
@@ -99,7 +99,7 @@ def render_for_lens(
 
 def dof_targets(batch: Batch) -> tuple[torch.Tensor, list[dict[str, float]]]:
     """The batch's shallow-DoF images ``(B, 3, H, W)`` and lenses, from ``meta`` (see
-    :class:`depthforge.data.aperture_pairs.AperturePairs`)."""
+    :class:`depthforge.render.aperture_pairs.AperturePairs`)."""
     if not batch.meta or any("dof_target" not in m or "lens" not in m for m in batch.meta):
         raise DepthforgeError(
             "the aperture strategy needs samples with meta['dof_target'] and meta['lens'] "

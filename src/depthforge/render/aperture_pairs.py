@@ -3,7 +3,7 @@
 Srinivasan et al. 2018, "Aperture Supervision for Monocular Depth Estimation" (CVPR), train on
 pairs of an all-in-focus image and a photo of the same view taken with a wide aperture. Here
 the shallow-DoF photo is *rendered* from a source dataset's ground-truth depth by the reference
-layered renderer :func:`depthforge.apps.dof.render_dof` (holes filled first), for a lens
+layered renderer :func:`depthforge.render.dof.render_dof` (holes filled first), for a lens
 recorded with the pair. The depth is used only to render the target; a strategy that trains on
 these pairs must not read ``Sample.depth`` (validation may).
 
@@ -27,10 +27,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from depthforge.apps.dof import fill_depth_holes, render_dof
-from depthforge.apps.lens import check_lens
 from depthforge.data.domain_pairs import open_nested
 from depthforge.errors import DataError, DepthforgeError
+from depthforge.render.depth import fill_depth_holes
+from depthforge.render.dof import render_dof
+from depthforge.render.lens import check_lens
 from depthforge.types import Sample
 
 

@@ -21,9 +21,8 @@ import torch
 from torch.utils.data import Dataset
 
 from depthforge.errors import DepthforgeError
-from depthforge.transforms import (
+from depthforge.transforms.joint import (
     CenterCrop,
-    ColorJitter,
     Compose,
     EigenScale,
     HorizontalFlip,
@@ -31,6 +30,7 @@ from depthforge.transforms import (
     Resize,
     Rotation,
 )
+from depthforge.transforms.photometric import ColorJitter
 from depthforge.types import Sample
 
 TRANSFORMS: dict[str, Callable[[Any], Any]] = {
