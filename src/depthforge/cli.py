@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from depthforge.errors import DataError, DepthforgeError
+from depthforge.errors import DataError, DepthforgeError, UnknownNameError
 from depthforge.io import refuse_overwrite
 
 app = typer.Typer(
@@ -102,8 +102,8 @@ def open_dataset_from_cli(dataset: str, root: Path, split: str | None, options: 
     """Open a dataset by name; an unknown name or a bad root is a one-line error."""
     from depthforge.data import list_datasets, open_dataset
 
-    if dataset not in list_datasets():
-        raise DepthforgeError(f"unknown dataset {dataset!r}; known: {', '.join(list_datasets())}")
+    if dataset not in list_datasets():  # before the root: the name is the first thing to fix
+        raise UnknownNameError("dataset", dataset, list_datasets())
     if dataset != "synth" and not root.exists():
         raise DataError(root, "dataset root not found")
     return open_dataset(dataset, str(root), split=split, **parse_options(options))

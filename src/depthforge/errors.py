@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -28,3 +30,24 @@ class DataError(DepthforgeError, ValueError):
 
 class OutputSpaceError(DepthforgeError, ValueError):
     """Two depth-like maps of different output spaces were mixed without an explicit conversion."""
+
+
+class UnknownNameError(DepthforgeError, KeyError):
+    """A name that no registry knows (a model, dataset, protocol, strategy, loss, transform...).
+
+    Args:
+        what: what the name should name, e.g. ``"model"`` or ``"web_stereo loss"``.
+        name: the name given.
+        known: the names the registry knows.
+        hint: what to say instead of the default "known: ... (did you mean ...?)".
+    """
+
+    def __init__(self, what: str, name: object, known: Iterable[str], hint: str | None = None):
+        self.what, self.name, self.known = what, name, list(known)
+        if hint is None:
+            near = difflib.get_close_matches(str(name), self.known, n=1)
+            hint = f"known: {', '.join(self.known)}" + (f" (did you mean {near[0]!r}?)" if near else "")
+        super().__init__(f"unknown {what} {name!r}; {hint}")
+
+    def __str__(self) -> str:  # a KeyError would quote its message
+        return str(self.args[0])

@@ -6,6 +6,7 @@ import importlib
 from typing import Any
 
 from depthforge.data.base import DepthDataset
+from depthforge.errors import UnknownNameError
 
 # name -> "module:Class"; modules import only when the dataset is opened (h5py, scipy, ...).
 DATASETS: dict[str, str] = {
@@ -39,9 +40,9 @@ def open_dataset(name: str, root: str, split: str | None = None, **options: Any)
     """Open dataset ``name`` at ``root`` (its original release layout) for ``split``.
 
     Raises:
-        KeyError: unknown name (the message lists the known ones).
+        UnknownNameError: unknown name (a KeyError; the message lists the known ones).
     """
     if name not in DATASETS:
-        raise KeyError(f"unknown dataset {name!r}; known: {', '.join(list_datasets())}")
+        raise UnknownNameError("dataset", name, list_datasets())
     module, cls = DATASETS[name].split(":")
     return getattr(importlib.import_module(module), cls)(root, split=split, **options)

@@ -34,6 +34,8 @@ from typing import Literal
 
 import torch
 
+from depthforge.errors import UnknownNameError
+
 Reduction = Literal["image", "pixel"]
 DEPTH_METRICS = ("abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "silog", "d1", "d2", "d3")
 ORDINAL_METRICS = ("whdr",)
@@ -316,11 +318,11 @@ def get_protocol(name: str | Protocol) -> Protocol:
     """The protocol called ``name`` (or ``name`` itself when it already is one).
 
     Raises:
-        KeyError: unknown name; the message lists the known ones.
+        UnknownNameError: unknown name (a KeyError); the message lists the known ones.
     """
     if isinstance(name, Protocol):
         return name
     key = _ALIASES.get(name, name)
     if key not in PROTOCOLS:
-        raise KeyError(f"unknown protocol {name!r}; known: {', '.join(list_protocols())}")
+        raise UnknownNameError("protocol", name, list_protocols())
     return PROTOCOLS[key]

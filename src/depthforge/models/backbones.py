@@ -14,7 +14,7 @@ import torch
 import torchvision
 from torch import nn
 
-from depthforge.errors import DataError
+from depthforge.errors import DataError, UnknownNameError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -94,7 +94,7 @@ class ResNetEncoder(nn.Module):
     def __init__(self, arch: str, weights: str | Path | None = None, in_channels: int = 3):
         super().__init__()
         if arch not in RESNET_CHANNELS:
-            raise KeyError(f"unknown ResNet {arch!r}; known: {', '.join(RESNET_CHANNELS)}")
+            raise UnknownNameError("ResNet", arch, RESNET_CHANNELS)
         net = load_weights(getattr(torchvision.models, arch)(weights=None), weights, arch)
         if in_channels != 3:
             copies = in_channels // 3
@@ -125,5 +125,5 @@ class ResNetEncoder(nn.Module):
 def convolutional_trunk(arch: str, weights: str | Path | None = None) -> nn.Sequential:
     """The ``features`` part of torchvision ``vgg16`` or ``alexnet`` (stride 32)."""
     if arch not in ("vgg16", "alexnet"):
-        raise KeyError(f"unknown trunk {arch!r}; known: vgg16, alexnet")
+        raise UnknownNameError("trunk", arch, ("vgg16", "alexnet"))
     return load_weights(getattr(torchvision.models, arch)(weights=None), weights, arch).features

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, NamedTuple
 
+from depthforge.errors import UnknownNameError
 from depthforge.models.base import DepthModel, ModelConfig
 from depthforge.models.eigen2014 import Eigen2014, Eigen2014Config
 from depthforge.models.eigen2015 import Eigen2015, Eigen2015Config
@@ -78,10 +79,10 @@ def create_model(name: str, **overrides: Any) -> DepthModel:
         'slow'
 
     Raises:
-        KeyError: unknown name (the message lists the known ones).
+        UnknownNameError: unknown name (a KeyError; the message lists the known ones).
         TypeError: an override that is not a field of the model's config.
     """
     if name not in MODELS:
-        raise KeyError(f"unknown model {name!r}; known models: {', '.join(list_models())}")
+        raise UnknownNameError("model", name, list_models())
     spec = MODELS[name]
     return spec.architecture(build_config(type(spec.config), spec.config, overrides))

@@ -17,7 +17,7 @@ from depthforge.data.registry import open_dataset
 from depthforge.errors import DataError, DepthforgeError
 from depthforge.io.image import write_atomic
 from depthforge.train.config import DataConfig, TrainConfig
-from depthforge.train.strategies import STRATEGIES
+from depthforge.train.strategies import build_strategy, check_strategy
 from depthforge.train.trainer import Trainer, TrainResult
 from depthforge.transforms.recipe import AugmentedDataset, build_transforms
 from depthforge.types import Sample
@@ -106,8 +106,7 @@ def build_training(
     """Data sets, model, strategy and validator of a recipe, wired into a :class:`Trainer`."""
     from depthforge.models import create_model
 
-    if cfg.strategy not in STRATEGIES:
-        raise DepthforgeError(f"unknown strategy {cfg.strategy!r}; known: {', '.join(STRATEGIES)}")
+    check_strategy(cfg.strategy, cfg.loss.name)
     torch.manual_seed(cfg.seed)
     model = create_model(cfg.model.name, **cfg.model.overrides)
     if model.output_space is None:
@@ -118,7 +117,7 @@ def build_training(
         from depthforge.train.stages import initialize_from
 
         initialize_from(model, cfg.model.init_from)
-    strategy = STRATEGIES[cfg.strategy](cfg.loss.name, cfg.loss.kwargs, model.output_space)
+    strategy = build_strategy(cfg.strategy, cfg.loss.name, cfg.loss.kwargs, model.output_space)
     train_set = train_set if train_set is not None else open_data(cfg.train_data, cfg.seed)
     if val_set is None and cfg.val_data is not None:
         val_set = open_data(cfg.val_data, cfg.seed)

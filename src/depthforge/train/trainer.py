@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from depthforge.data.collate import Batch, collate_samples
-from depthforge.errors import DataError, DepthforgeError
+from depthforge.errors import DataError, DepthforgeError, UnknownNameError
 from depthforge.train.checkpoint import load_checkpoint, save_checkpoint, set_rng_state
 from depthforge.train.config import LoopConfig, OptimConfig
 from depthforge.train.distributed import barrier, mean_across_ranks, rank_and_world, wrap_model
@@ -52,7 +52,7 @@ def build_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
         ),
     }
     if cfg.name not in factories:
-        raise DepthforgeError(f"unknown optimiser {cfg.name!r}; known: {', '.join(factories)}")
+        raise UnknownNameError("optimiser", cfg.name, factories)
     return factories[cfg.name]()
 
 
@@ -67,7 +67,7 @@ def lr_factor(step: int, total: int, cfg: OptimConfig) -> float:
     if cfg.schedule == "cosine":
         span = max(1, total - cfg.warmup_steps)
         return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - cfg.warmup_steps) / span)))
-    raise DepthforgeError(f"unknown schedule {cfg.schedule!r}; known: constant, step, cosine")
+    raise UnknownNameError("schedule", cfg.schedule, ("constant", "step", "cosine"))
 
 
 def resolve_device(name: str) -> torch.device:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from depthforge.errors import DepthforgeError
+from depthforge.errors import DepthforgeError, UnknownNameError
 from depthforge.transforms.joint import (
     CenterCrop,
     Compose,
@@ -54,7 +54,7 @@ def build_transforms(spec: list[dict[str, Any]]) -> Compose | None:
             )
         ((name, argument),) = item.items()
         if name not in TRANSFORMS:
-            raise DepthforgeError(f"unknown transform {name!r}; known: {', '.join(TRANSFORMS)}")
+            raise UnknownNameError("transform", name, TRANSFORMS)
         steps.append(TRANSFORMS[name](argument))
     return Compose(steps) if steps else None
 

@@ -2,12 +2,10 @@
 ``strategy(model, batch) -> (loss, logs)`` that the :class:`~depthforge.train.trainer.Trainer` runs.
 
 Adding a strategy: write a module here with a callable class and a builder
-``build(loss_name, loss_kwargs, output_space) -> strategy``, and register the builder in
-``STRATEGIES``; the trainer needs nothing else.
+``build(loss_name, loss_kwargs, output_space) -> strategy`` decorated with
+:func:`~depthforge.train.strategies.registry.register_strategy` (naming the losses and output
+spaces it accepts), and import the module below; the trainer needs nothing else.
 """
-
-from collections.abc import Callable
-from typing import Any
 
 from depthforge.train.strategies.adadepth import AdaDepth, build_adadepth
 from depthforge.train.strategies.aperture import ApertureSupervision, build_aperture
@@ -15,6 +13,12 @@ from depthforge.train.strategies.completion import CompletionStrategy, build_com
 from depthforge.train.strategies.megadepth import MegaDepthMixed, build_megadepth
 from depthforge.train.strategies.monocular import MonocularVideo, build_monocular
 from depthforge.train.strategies.multitask import MultiTask, build_multitask
+from depthforge.train.strategies.registry import (
+    STRATEGIES,
+    build_strategy,
+    check_strategy,
+    register_strategy,
+)
 from depthforge.train.strategies.relative import (
     RelativeDepth,
     build_relative,
@@ -32,22 +36,11 @@ from depthforge.train.strategies.supervised import (
 )
 from depthforge.train.strategies.web_stereo import WebStereoRanking, build_web_stereo
 
-STRATEGIES: dict[str, Callable[..., Any]] = {
-    "supervised": build_supervised,
-    "megadepth": build_megadepth,
-    "relative": build_relative,
-    "multitask": build_multitask,
-    "set": build_set,
-    "semi_supervised": build_semi_supervised,
-    "web_stereo": build_web_stereo,
-    "monocular": build_monocular,
-    "completion": build_completion,
-    "aperture": build_aperture,
-    "adadepth": build_adadepth,
-}
-
 __all__ = [
     "STRATEGIES",
+    "build_strategy",
+    "check_strategy",
+    "register_strategy",
     "CompletionStrategy",
     "build_completion",
     "AdaDepth",

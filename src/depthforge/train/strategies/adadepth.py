@@ -50,6 +50,7 @@ from torch import nn
 from depthforge.data.collate import Batch
 from depthforge.errors import DepthforgeError
 from depthforge.models.predict import depth_output
+from depthforge.train.strategies.registry import register_strategy
 from depthforge.train.strategies.supervised import (
     convert_prediction,
     supervised_losses,
@@ -262,14 +263,11 @@ class AdaDepth(nn.Module):
         return loss, logs
 
 
+@register_strategy("adadepth", losses=ADADEPTH_LOSSES)
 def build_adadepth(
     loss_name: str, loss_kwargs: dict[str, Any], output_space: OutputSpace
 ) -> AdaDepth:
     """The AdaDepth strategy (``strategy: adadepth``, ``loss.name: adadepth``)."""
-    if loss_name not in ADADEPTH_LOSSES:
-        raise DepthforgeError(
-            f"strategy adadepth trains with loss {', '.join(ADADEPTH_LOSSES)}, not {loss_name!r}"
-        )
     if "feature_channels" not in loss_kwargs:
         raise DepthforgeError(
             "strategy adadepth needs loss.kwargs.feature_channels (the channels of the aligned "

@@ -48,6 +48,7 @@ from depthforge.errors import DepthforgeError
 from depthforge.models.predict import depth_output
 from depthforge.render.dof import APERTURES, render_dof_soft
 from depthforge.render.lens import signed_coc_px
+from depthforge.train.strategies.registry import register_strategy
 from depthforge.train.strategies.relative import prediction_at_image_size
 from depthforge.train.strategies.semi_supervised import (
     inverse_depth_smoothness,
@@ -184,14 +185,11 @@ class ApertureSupervision:
         return self.loss(batch.image, depth, targets, lenses)
 
 
+@register_strategy("aperture", losses=APERTURE_LOSSES)
 def build_aperture(
     loss_name: str, loss_kwargs: dict[str, Any], output_space: OutputSpace
 ) -> ApertureSupervision:
     """The aperture strategy (``strategy: aperture``, ``loss.name: aperture_l1``)."""
-    if loss_name not in APERTURE_LOSSES:
-        raise DepthforgeError(
-            f"strategy aperture trains with loss {', '.join(APERTURE_LOSSES)}, not {loss_name!r}"
-        )
     kwargs = dict(loss_kwargs)
     if "depth_range" in kwargs:
         kwargs["depth_range"] = tuple(kwargs["depth_range"])

@@ -32,6 +32,7 @@ from depthforge.errors import DepthforgeError
 from depthforge.losses import berhu_loss
 from depthforge.losses._common import reduce_masked
 from depthforge.models.predict import depth_output
+from depthforge.train.strategies.registry import register_strategy
 from depthforge.train.strategies.supervised import target_at
 from depthforge.types import OutputSpace
 
@@ -166,19 +167,12 @@ class CompletionStrategy:
         return validate, "rmse"
 
 
+@register_strategy("completion", losses=LOSSES, output_spaces=(OutputSpace.METRIC_DEPTH,))
 def build_completion(
     loss_name: str, loss_kwargs: dict[str, Any], output_space: OutputSpace
 ) -> CompletionStrategy:
     """The completion strategy. ``loss_kwargs``: ``sampler`` (``uniform``/``lidar``),
     ``samples``, ``density``, ``seed``."""
-    if loss_name not in LOSSES:
-        raise DepthforgeError(
-            f"strategy completion trains with loss {' or '.join(LOSSES)}, not {loss_name!r}"
-        )
-    if output_space is not OutputSpace.METRIC_DEPTH:
-        raise DepthforgeError(
-            f"completion supervises metric depth; the model outputs {output_space.value}"
-        )
     kwargs = dict(loss_kwargs)
     sampler = SparseSampler(
         kwargs.pop("sampler", "uniform"),

@@ -9,9 +9,9 @@ from typing import Any
 import torch
 
 from depthforge.data.collate import Batch
-from depthforge.errors import DepthforgeError
 from depthforge.losses import is_euclidean_image, megadepth_loss
 from depthforge.models.predict import depth_output
+from depthforge.train.strategies.registry import register_strategy
 from depthforge.train.strategies.supervised import convert_prediction, target_at
 from depthforge.types import OutputSpace
 
@@ -64,12 +64,11 @@ class MegaDepthMixed:
         return loss, {"euclidean_share": float(euclidean.float().mean())}
 
 
+@register_strategy("megadepth", losses=("megadepth",))
 def build_megadepth(
     loss_name: str, loss_kwargs: dict[str, Any], output_space: OutputSpace
 ) -> MegaDepthMixed:
     """The strategy for recipes with ``strategy: megadepth`` (``loss.name: megadepth``)."""
-    if loss_name != "megadepth":
-        raise DepthforgeError(f"strategy megadepth trains with loss 'megadepth', not {loss_name!r}")
     kwargs = dict(loss_kwargs)
     threshold = float(kwargs.pop("euclidean_share", 0.30))
     return MegaDepthMixed(output_space, threshold, kwargs)

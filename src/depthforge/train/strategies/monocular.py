@@ -77,6 +77,7 @@ from depthforge.models.base import DepthModel
 from depthforge.models.posenet import PoseNet, PoseNetConfig
 from depthforge.models.predict import resize
 from depthforge.models.resflow import ResFlowNet, ResFlowNetConfig
+from depthforge.train.strategies.registry import register_strategy
 from depthforge.types import OutputSpace
 
 MONOCULAR_LOSSES = ("photometric",)
@@ -355,20 +356,14 @@ class MonocularVideo(nn.Module):
         return weighted + self.explainability_weight * explainability_regularizer(logits)
 
 
+@register_strategy(
+    "monocular", losses=MONOCULAR_LOSSES, output_spaces=(OutputSpace.SCALE_INVARIANT_DEPTH,)
+)
 def build_monocular(
     loss_name: str, loss_kwargs: dict[str, Any], output_space: OutputSpace
 ) -> MonocularVideo:
     """Builder of the ``monocular`` strategy: ``loss: {name: photometric, kwargs: {...}}`` with
     the keyword arguments of :class:`MonocularVideo`."""
-    if loss_name not in MONOCULAR_LOSSES:
-        raise DepthforgeError(
-            f"strategy monocular trains with loss {MONOCULAR_LOSSES[0]!r}, not {loss_name!r}"
-        )
-    if output_space is not OutputSpace.SCALE_INVARIANT_DEPTH:
-        raise DepthforgeError(
-            f"strategy monocular learns depth up to scale (scale_invariant_depth); "
-            f"the model outputs {output_space.value}"
-        )
     try:
         return MonocularVideo(**loss_kwargs)
     except TypeError as exc:

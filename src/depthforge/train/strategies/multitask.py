@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from depthforge.data.collate import Batch
 from depthforge.errors import DepthforgeError
 from depthforge.models.predict import resize
+from depthforge.train.strategies.registry import register_strategy
 from depthforge.train.strategies.supervised import convert_prediction, target_at
 from depthforge.types import OutputSpace
 
@@ -170,6 +171,7 @@ class MultiTask:
         return total, logs
 
 
+@register_strategy("multitask", losses=MULTITASK_LOSSES, label="multi-task")
 def build_multitask(
     loss_name: str, loss_kwargs: dict[str, Any], output_space: OutputSpace
 ) -> MultiTask:
@@ -178,10 +180,6 @@ def build_multitask(
     ``loss_kwargs``: ``weights`` (``{depth, normals, labels}``, missing ones 1), ``lam`` (0.5),
     ``ignore_label`` (None).
     """
-    if loss_name not in MULTITASK_LOSSES:
-        raise DepthforgeError(
-            f"unknown multi-task loss {loss_name!r}; known: {', '.join(MULTITASK_LOSSES)}"
-        )
     kwargs = dict(loss_kwargs)
     weights = dict.fromkeys(TASKS, 1.0)
     given = kwargs.pop("weights", None) or {}

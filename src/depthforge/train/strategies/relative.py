@@ -22,6 +22,7 @@ from torch.utils.data import Dataset
 from depthforge.data.collate import Batch
 from depthforge.errors import DepthforgeError
 from depthforge.models.predict import depth_output
+from depthforge.train.strategies.registry import register_strategy
 from depthforge.types import OutputSpace, Sample
 
 RELATIVE_LOSSES = ("ranking",)
@@ -86,14 +87,11 @@ class RelativeDepth:
         return loss, {"pairs": n_pairs}
 
 
+@register_strategy("relative", losses=RELATIVE_LOSSES)
 def build_relative(
     loss_name: str, loss_kwargs: dict[str, Any], output_space: OutputSpace
 ) -> RelativeDepth:
     """The relative-depth strategy (``strategy: relative``; ``loss.name`` must be ``ranking``)."""
-    if loss_name not in RELATIVE_LOSSES:
-        raise DepthforgeError(
-            f"unknown relative loss {loss_name!r}; known: {', '.join(RELATIVE_LOSSES)}"
-        )
     return RelativeDepth(output_space, dict(loss_kwargs))
 
 

@@ -50,6 +50,7 @@ from depthforge.losses._common import reduce_masked
 from depthforge.losses.photometric import photometric_error
 from depthforge.losses.stereo import sparse_inverse_depth_loss
 from depthforge.models.predict import depth_output
+from depthforge.train.strategies.registry import register_strategy
 from depthforge.train.strategies.relative import prediction_at_image_size
 from depthforge.train.strategies.supervised import convert_prediction
 from depthforge.types import OutputSpace
@@ -213,12 +214,9 @@ class SemiSupervised(nn.Module):
         return loss, logs
 
 
+@register_strategy("semi_supervised", losses=SEMI_SUPERVISED_LOSSES, label="semi-supervised")
 def build_semi_supervised(
     loss_name: str, loss_kwargs: dict[str, Any], output_space: OutputSpace
 ) -> SemiSupervised:
     """The semi-supervised strategy (``strategy: semi_supervised``, ``loss.name: kuznietsov``)."""
-    if loss_name not in SEMI_SUPERVISED_LOSSES:
-        raise DepthforgeError(
-            f"unknown semi-supervised loss {loss_name!r}; known: {', '.join(SEMI_SUPERVISED_LOSSES)}"
-        )
     return SemiSupervised(output_space, **loss_kwargs)

@@ -14,9 +14,9 @@ from typing import Any
 import torch
 
 from depthforge.data.collate import Batch
-from depthforge.errors import DepthforgeError
 from depthforge.losses import set_loss
 from depthforge.models.predict import depth_output
+from depthforge.train.strategies.registry import register_strategy
 from depthforge.train.strategies.supervised import convert_prediction, target_at
 from depthforge.types import OutputSpace
 
@@ -49,10 +49,9 @@ class SetSupervised:
         }
 
 
+@register_strategy("set", losses=("set",))
 def build_set(
     loss_name: str, loss_kwargs: dict[str, Any], output_space: OutputSpace
 ) -> SetSupervised:
     """The strategy for recipes with ``strategy: set`` (``loss.name: set``)."""
-    if loss_name != "set":
-        raise DepthforgeError(f"strategy set trains with loss 'set', not {loss_name!r}")
     return SetSupervised(output_space, dict(loss_kwargs))

@@ -11,8 +11,9 @@ import torch
 import torch.nn.functional as F
 
 from depthforge.data.collate import Batch
-from depthforge.errors import DepthforgeError, OutputSpaceError
+from depthforge.errors import OutputSpaceError
 from depthforge.models.predict import depth_output
+from depthforge.train.strategies.registry import register_strategy
 from depthforge.types import OutputSpace
 
 # Smallest depth (metres) whose log is taken when a metric prediction meets a log-space loss:
@@ -97,13 +98,9 @@ class SupervisedDepth:
         return self.loss.fn(pred, gt, mask, **self.loss_kwargs), {}
 
 
+@register_strategy("supervised", losses=lambda: sorted(supervised_losses()))
 def build_supervised(
     loss_name: str, loss_kwargs: dict[str, Any], output_space: OutputSpace
 ) -> SupervisedDepth:
     """The supervised strategy for a loss name of :func:`supervised_losses`."""
-    table = supervised_losses()
-    if loss_name not in table:
-        raise DepthforgeError(
-            f"unknown supervised loss {loss_name!r}; known: {', '.join(sorted(table))}"
-        )
-    return SupervisedDepth(table[loss_name], output_space, dict(loss_kwargs))
+    return SupervisedDepth(supervised_losses()[loss_name], output_space, dict(loss_kwargs))

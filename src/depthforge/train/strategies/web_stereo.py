@@ -24,6 +24,7 @@ from depthforge.data.collate import Batch
 from depthforge.errors import DepthforgeError
 from depthforge.losses.ranking import XianRankingLoss
 from depthforge.models.predict import depth_output
+from depthforge.train.strategies.registry import register_strategy
 from depthforge.train.strategies.relative import prediction_at_image_size
 from depthforge.types import OutputSpace
 
@@ -77,12 +78,9 @@ class WebStereoRanking(nn.Module):
         return loss, {"target_coverage": float(batch.mask.float().mean())}
 
 
+@register_strategy("web_stereo", losses=WEB_STEREO_LOSSES)
 def build_web_stereo(
     loss_name: str, loss_kwargs: dict[str, Any], output_space: OutputSpace
 ) -> WebStereoRanking:
     """The web-stereo strategy (``strategy: web_stereo``, ``loss.name: xian_ranking``)."""
-    if loss_name not in WEB_STEREO_LOSSES:
-        raise DepthforgeError(
-            f"unknown web_stereo loss {loss_name!r}; known: {', '.join(WEB_STEREO_LOSSES)}"
-        )
     return WebStereoRanking(output_space, **loss_kwargs)
