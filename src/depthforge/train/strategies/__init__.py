@@ -9,6 +9,7 @@ spaces it accepts), and import the module below; the trainer needs nothing else.
 
 from depthforge.train.strategies.adadepth import AdaDepth, build_adadepth
 from depthforge.train.strategies.aperture import ApertureSupervision, build_aperture
+from depthforge.train.strategies.common import convert_prediction, target_at
 from depthforge.train.strategies.completion import CompletionStrategy, build_completion
 from depthforge.train.strategies.megadepth import MegaDepthMixed, build_megadepth
 from depthforge.train.strategies.monocular import MonocularVideo, build_monocular
@@ -24,15 +25,16 @@ from depthforge.train.strategies.relative import (
     build_relative,
     make_ordinal_validator,
 )
-from depthforge.train.strategies.semi_supervised import SemiSupervised, build_semi_supervised
+from depthforge.train.strategies.semi_supervised import (
+    SemiSupervised,
+    build_semi_supervised,
+)
 from depthforge.train.strategies.set_loss import SetSupervised, build_set
 from depthforge.train.strategies.supervised import (
     LossSpec,
     SupervisedDepth,
     build_supervised,
-    convert_prediction,
     supervised_losses,
-    target_at,
 )
 from depthforge.train.strategies.web_stereo import WebStereoRanking, build_web_stereo
 

@@ -50,12 +50,9 @@ from torch import nn
 from depthforge.data.collate import Batch
 from depthforge.errors import DepthforgeError
 from depthforge.models.predict import depth_output
+from depthforge.train.strategies.common import convert_prediction, target_at
 from depthforge.train.strategies.registry import register_strategy
-from depthforge.train.strategies.supervised import (
-    convert_prediction,
-    supervised_losses,
-    target_at,
-)
+from depthforge.train.strategies.supervised import supervised_losses
 from depthforge.types import OutputSpace
 
 ADADEPTH_LOSSES = ("adadepth",)

@@ -48,13 +48,13 @@ from depthforge.errors import DepthforgeError
 from depthforge.models.predict import depth_output
 from depthforge.render.dof import APERTURES, render_dof_soft
 from depthforge.render.lens import signed_coc_px
-from depthforge.train.strategies.registry import register_strategy
-from depthforge.train.strategies.relative import prediction_at_image_size
-from depthforge.train.strategies.semi_supervised import (
+from depthforge.train.strategies.common import (
+    convert_prediction,
     inverse_depth_smoothness,
+    prediction_at_image_size,
     straight_through_clamp,
 )
-from depthforge.train.strategies.supervised import convert_prediction
+from depthforge.train.strategies.registry import register_strategy
 from depthforge.types import OutputSpace
 
 APERTURE_LOSSES = ("aperture_l1",)

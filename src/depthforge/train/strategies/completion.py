@@ -32,8 +32,8 @@ from depthforge.errors import DepthforgeError
 from depthforge.losses import berhu_loss
 from depthforge.losses._common import reduce_masked
 from depthforge.models.predict import depth_output
+from depthforge.train.strategies.common import target_at
 from depthforge.train.strategies.registry import register_strategy
-from depthforge.train.strategies.supervised import target_at
 from depthforge.types import OutputSpace
 
 SAMPLERS = ("uniform", "lidar")

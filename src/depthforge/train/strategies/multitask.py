@@ -30,8 +30,8 @@ import torch.nn.functional as F
 from depthforge.data.collate import Batch
 from depthforge.errors import DepthforgeError
 from depthforge.models.predict import resize
+from depthforge.train.strategies.common import convert_prediction, target_at
 from depthforge.train.strategies.registry import register_strategy
-from depthforge.train.strategies.supervised import convert_prediction, target_at
 from depthforge.types import OutputSpace
 
 TASKS = ("depth", "normals", "labels")

@@ -16,26 +16,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from depthforge.data.collate import Batch
 from depthforge.errors import DepthforgeError
 from depthforge.models.predict import depth_output
+from depthforge.train.strategies.common import prediction_at_image_size
 from depthforge.train.strategies.registry import register_strategy
 from depthforge.types import OutputSpace, Sample
 
 RELATIVE_LOSSES = ("ranking",)
 """Loss names a relative recipe may use (``loss.name``)."""
-
-
-def prediction_at_image_size(pred: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """``(B, 1, h, w)`` prediction resampled to the image's ``(H, W)`` (bilinear,
-    ``align_corners=False``); a no-op at equal size. Resampling is monotone-safe for ranking:
-    it only interpolates between neighbouring outputs."""
-    if tuple(pred.shape[-2:]) == tuple(size):
-        return pred
-    return F.interpolate(pred, size=size, mode="bilinear", align_corners=False)
 
 
 @dataclass

@@ -50,18 +50,17 @@ from depthforge.losses._common import reduce_masked
 from depthforge.losses.photometric import photometric_error
 from depthforge.losses.stereo import sparse_inverse_depth_loss
 from depthforge.models.predict import depth_output
+from depthforge.train.strategies.common import (
+    convert_prediction,
+    inverse_depth_smoothness,
+    prediction_at_image_size,
+    straight_through_clamp,
+)
 from depthforge.train.strategies.registry import register_strategy
-from depthforge.train.strategies.relative import prediction_at_image_size
-from depthforge.train.strategies.supervised import convert_prediction
 from depthforge.types import OutputSpace
 
 SEMI_SUPERVISED_LOSSES = ("kuznietsov",)
 """Loss names a semi-supervised recipe may use (``loss.name``)."""
-
-
-def straight_through_clamp(values: torch.Tensor, minimum: float) -> torch.Tensor:
-    """``values`` clamped below at ``minimum`` in the forward pass, identity in the backward."""
-    return values + (values.clamp(min=minimum) - values).detach()
 
 
 def disparity_from_inverse_depth(
@@ -102,13 +101,6 @@ def alignment_error(
     source_u = u - disparity
     inside = (source_u >= -0.5) & (source_u <= target.shape[-1] - 0.5)
     return photometric_error(reconstruction, target, use_ssim=False), inside
-
-
-def inverse_depth_smoothness(inverse_depth: torch.Tensor) -> torch.Tensor:
-    """``mean|∂_x ρ| + mean|∂_y ρ|`` (forward differences): the ``L_R`` used here (Eq. 4)."""
-    dx = (inverse_depth[..., :, 1:] - inverse_depth[..., :, :-1]).abs().mean()
-    dy = (inverse_depth[..., 1:, :] - inverse_depth[..., :-1, :]).abs().mean()
-    return dx + dy
 
 
 class SemiSupervised(nn.Module):

@@ -8,17 +8,12 @@ from functools import partial
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from depthforge.data.collate import Batch
-from depthforge.errors import OutputSpaceError
 from depthforge.models.predict import depth_output
+from depthforge.train.strategies.common import convert_prediction, target_at
 from depthforge.train.strategies.registry import register_strategy
 from depthforge.types import OutputSpace
-
-# Smallest depth (metres) whose log is taken when a metric prediction meets a log-space loss:
-# a ReLU output of 0 would otherwise give log 0 = −inf.
-MIN_DEPTH_FOR_LOG = 1e-3
 
 
 @dataclass(frozen=True)
@@ -41,34 +36,6 @@ def supervised_losses() -> dict[str, LossSpec]:
         "bts_silog": LossSpec(L.bts_silog_loss, metric),
         "adabins_silog": LossSpec(L.adabins_silog_loss, metric),
     }
-
-
-def convert_prediction(
-    pred: torch.Tensor, source: OutputSpace, target: OutputSpace
-) -> torch.Tensor:
-    """Move a prediction between metric depth and log depth; any other change is refused."""
-    if source == target:
-        return pred
-    if source is OutputSpace.LOG_DEPTH and target is OutputSpace.METRIC_DEPTH:
-        return pred.exp()
-    if source is OutputSpace.METRIC_DEPTH and target is OutputSpace.LOG_DEPTH:
-        return pred.clamp(min=MIN_DEPTH_FOR_LOG).log()
-    raise OutputSpaceError(f"a {source.value} prediction cannot be supervised as {target.value}")
-
-
-def target_at(
-    depth: torch.Tensor, mask: torch.Tensor, size: tuple[int, int]
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Ground truth resampled to the prediction's ``(h, w)`` by nearest pixel centre.
-
-    Depth is never interpolated across invalid pixels or depth edges: each output pixel takes the
-    value and validity of the input pixel under its centre (``nearest-exact``).
-    """
-    if tuple(depth.shape[-2:]) == tuple(size):
-        return depth, mask
-    d = F.interpolate(depth, size=size, mode="nearest-exact")
-    m = F.interpolate(mask.float(), size=size, mode="nearest-exact") > 0.5
-    return d, m
 
 
 @dataclass
