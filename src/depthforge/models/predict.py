@@ -34,7 +34,7 @@ from depthforge.io import open_image, save_depth_npy, save_depth_png16, save_rgb
 from depthforge.models.base import DepthModel
 from depthforge.transforms.resize_space import bilinear_resize as resize
 from depthforge.transforms.resize_space import resize_prediction
-from depthforge.types import OutputSpace
+from depthforge.types import OutputSpace, ResizeSpace
 from depthforge.viz import depth_preview
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm")
@@ -157,7 +157,8 @@ def predict(
         ..., : math.ceil(out_h * fitted[0] / target[0]), : math.ceil(out_w * fitted[1] / target[1])
     ]
     space = model.output_space
-    depth = resize_prediction(raw, (height, width), space, model.resize_space)
+    how = getattr(model, "resize_space", ResizeSpace.DEPTH)  # DepthModel default
+    depth = resize_prediction(raw, (height, width), space, how)
     if space is OutputSpace.LOG_DEPTH:
         depth = depth.exp()
     depth = depth.to(images.device)
