@@ -233,10 +233,39 @@ def test_rpe_of_a_constant_step_drift_by_hand():
     gt = compose_relative(translations([[0, 0, -1.0]] * 5))  # camera moves +1 m along z
     pred = compose_relative(translations([[0, 0, -1.1]] * 5))
     trans, rot = relative_pose_error(gt, pred, delta=1)
+    assert trans.shape == (4,)  # 6 poses: pairs (0,1) … (3,4); (4,5) ends at the last index
     np.testing.assert_allclose(trans, 0.1, atol=1e-12)
     np.testing.assert_allclose(rot, 0.0, atol=1e-6)
     trans, _ = relative_pose_error(gt, pred, delta=2)
-    np.testing.assert_allclose(trans, 0.2, atol=1e-12)
+    np.testing.assert_allclose(trans, [0.2] * 3, atol=1e-12)
+    with pytest.raises(DataError, match="needs at least 2"):
+        relative_pose_error(gt, pred, delta=4)
+
+
+def tum_fixed_delta_rpe(gt: np.ndarray, est: np.ndarray, delta: int):
+    """evaluate_rpe.py --fixed_delta --delta_unit f --max_pairs 0, written out pair by pair."""
+    index = list(range(len(est)))
+    trans, rot = [], []
+    for i in index:
+        j = min(index, key=lambda k: abs(k - (i + delta)))  # the closest index to i + Δ
+        if j == len(est) - 1:
+            continue
+        rel_est = np.linalg.inv(est[j]) @ est[i]
+        rel_gt = np.linalg.inv(gt[j]) @ gt[i]
+        error = np.linalg.inv(rel_est) @ rel_gt
+        trans.append(np.linalg.norm(error[:3, 3]))
+        rot.append(math.degrees(math.acos(min(1, max(-1, (np.trace(error[:3, :3]) - 1) / 2)))))
+    return np.array(trans), np.array(rot)
+
+
+@pytest.mark.parametrize("delta", [1, 3, 7])
+def test_rpe_equals_tums_fixed_delta_pairs_brute_force(delta):
+    gt, pred = random_trajectory(12, seed=20), random_trajectory(12, seed=21)
+    trans, rot = relative_pose_error(gt, pred, delta)
+    expected_trans, expected_rot = tum_fixed_delta_rpe(gt, pred, delta)
+    assert len(trans) == 12 - delta - 1
+    np.testing.assert_allclose(trans, expected_trans, rtol=1e-10)
+    np.testing.assert_allclose(rot, expected_rot, rtol=1e-8, atol=1e-8)
 
 
 # ------------------------------------------------------------------------------- API and CLI

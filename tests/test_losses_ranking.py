@@ -196,3 +196,35 @@ def test_keep_hardest_keeps_the_largest_penalties():
     assert hardest.item() == pytest.approx((16 + 4) / 2)
     with pytest.raises(ValueError, match="keep_hardest"):
         sampled_ranking_loss(pred, pairs, relations, everything, everything, keep_hardest=0)
+
+
+def test_sampled_loss_divides_by_the_batch_size_by_hand():
+    # Image 0: pair (A=(0,0), B=(0,1)) valid, A farther, z_A − z_B = 1 → log(1 + e^−1); a second
+    # sampled pair with an invalid endpoint adds 0 but counts. Image 1: no pair at all.
+    pred = torch.tensor([[[[1.0, 0.0, 5.0]]], [[[0.0, 0.0, 0.0]]]], dtype=torch.float64)
+    pairs = torch.tensor([[[0, 0, 0, 1], [0, 2, 0, 0]], [[0, 0, 0, 0], [0, 0, 0, 0]]])
+    relations = torch.tensor([[1, -1], [0, 0]])
+    sampled = torch.tensor([[True, True], [False, False]])
+    valid = torch.tensor([[True, False], [False, False]])
+    loss = sampled_ranking_loss(pred, pairs, relations, sampled, valid)
+    assert loss.item() == pytest.approx((math.log(1 + math.exp(-1)) / 2 + 0.0) / 2, rel=1e-12)
+    hardest = sampled_ranking_loss(pred, pairs, relations, sampled, valid, keep_hardest=0.5)
+    assert hardest.item() == pytest.approx(math.log(1 + math.exp(-1)) / 1 / 2, rel=1e-12)
+
+
+def test_random_pairs_are_drawn_among_all_pixels_with_a_target_not_only_valid_ones():
+    target = 1.0 + torch.rand(1, 1, 8, 10, generator=torch.Generator().manual_seed(5))
+    mask = torch.zeros(1, 1, 8, 10, dtype=torch.bool)
+    mask[..., 2, 3] = mask[..., 5, 7] = True  # two valid pixels
+    image = torch.zeros(1, 3, 8, 10)
+    image[..., 5:] = 1.0  # a vertical edge: anchors on columns 4–5
+    magnitude, _ = sobel_edges(image[0])
+    anchors = int((magnitude >= 0.1 * magnitude.max()).sum())
+    pairs, sampled, valid = sample_xian_pairs(target, image, mask, torch.Generator().manual_seed(6))
+    random_count = min(anchors, 8 * 10 // 2)  # the reference's min(sample_num, pixels // 2)
+    assert anchors == 12 and int(sampled.sum()) == 3 * anchors + random_count
+    random_part = pairs[0, 3 * anchors :]
+    points = torch.cat([random_part[:, :2], random_part[:, 2:]])
+    assert len({tuple(p) for p in points.tolist()}) == 2 * random_count  # distinct pixels
+    assert not bool(mask[0, 0, points[:, 0], points[:, 1]].all())  # invalid pixels drawn too
+    assert int(valid.sum()) <= 1  # at most the pair joining the two valid pixels

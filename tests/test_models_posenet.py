@@ -71,3 +71,44 @@ def test_posenet_outputs_one_small_pose_per_source_frame(name, frames):
     assert model.output_space is None
     # SfMLearner / monodepth2 scale the spatially averaged decoder output by 0.01.
     torch.testing.assert_close(poses, 0.01 * raw.view(2, frames - 1, 6))
+
+
+def test_posenet_normalises_as_monodepth2_by_default():
+    from depthforge.models.backbones import IMAGENET_MEAN, IMAGENET_STD
+
+    torch.manual_seed(0)
+    ours = create_model("posenet", input_size=(64, 96)).eval()
+    assert ours.config.normalization == "monodepth2"
+    imagenet = create_model("posenet", input_size=(64, 96), normalization="imagenet").eval()
+    imagenet.load_state_dict(ours.state_dict())
+    frames = torch.rand(2, 6, 64, 96)
+    # monodepth2's ResnetEncoder sees (x − 0.45)/0.225; feed the ImageNet variant the image whose
+    # ImageNet normalisation is exactly that.
+    mean = torch.tensor(IMAGENET_MEAN * 2).view(1, 6, 1, 1)
+    std = torch.tensor(IMAGENET_STD * 2).view(1, 6, 1, 1)
+    equivalent = (frames - 0.45) / 0.225 * std + mean
+    with torch.no_grad():
+        torch.testing.assert_close(ours(frames), imagenet(equivalent), rtol=1e-5, atol=1e-7)
+        assert (ours(frames) - imagenet(frames)).abs().max() > 1e-6
+
+
+def test_pose_models_saved_before_the_choice_keep_the_imagenet_statistics(tmp_path):
+    import json
+
+    from depthforge.models import load_model, save_model
+
+    torch.manual_seed(1)
+    old = create_model("posenet", input_size=(64, 96), normalization="imagenet").eval()
+    folder = save_model(old, tmp_path / "old")
+    record = json.loads((folder / "config.json").read_text())
+    del record["config"]["normalization"]  # as written before the field existed
+    (folder / "config.json").write_text(json.dumps(record))
+    loaded = load_model(folder).eval()
+    assert loaded.config.normalization == "imagenet"
+    frames = torch.rand(1, 6, 64, 96)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(frames), old(frames))
+    new = load_model(save_model(create_model("posenet"), tmp_path / "new"))
+    assert new.config.normalization == "monodepth2"
+    with pytest.raises(ValueError, match="normalization must be one of"):
+        create_model("posenet", normalization="caffe")

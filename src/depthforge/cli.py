@@ -243,6 +243,13 @@ def eval_(
     resize: Annotated[
         bool, typer.Option("--resize", help="Resize predictions to the GT size.")
     ] = False,
+    resize_space: Annotated[
+        str | None,
+        typer.Option(
+            help="Where --resize interpolates: depth, disparity (monodepth2) or log_depth "
+            "(default: as stored)."
+        ),
+    ] = None,
     allow_missing: Annotated[
         bool, typer.Option("--allow-missing", help="Skip samples without a prediction.")
     ] = False,
@@ -269,6 +276,7 @@ def eval_(
             space,
             png_scale=png_scale,
             resize=resize,
+            resize_space=resize_space,
             allow_missing=allow_missing,
             progress=update,
         )

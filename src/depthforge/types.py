@@ -46,6 +46,22 @@ class OutputSpace(str, Enum):
         return self is OutputSpace.AFFINE_INVARIANT_DISPARITY
 
 
+class ResizeSpace(str, Enum):
+    """The space in which a low-resolution prediction is bilinearly resized to the image size.
+
+    A model declares it (``DepthModel.resize_space``): the space its network regresses, as its
+    authors' evaluation code resizes it. Bilinear interpolation does not commute with ``1/x`` or
+    ``log``, so the choice changes published-style numbers.
+    """
+
+    DEPTH = "depth"
+    """the map as it is (FCRN, metric models; the only choice for affine-invariant or ordinal)."""
+    DISPARITY = "disparity"
+    """``1/depth`` (monodepth2 ``evaluate_depth.py``: resize the disparity, then invert)."""
+    LOG_DEPTH = "log_depth"
+    """``ln depth`` (Eigen et al. 2014/2015, MegaDepth-style log-depth regressors)."""
+
+
 @dataclass
 class Stereo:
     """The other view of a rectified stereo pair.

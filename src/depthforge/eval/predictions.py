@@ -24,7 +24,6 @@ from urllib.parse import quote, unquote
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from depthforge.data.base import DepthDataset
 from depthforge.errors import DataError
@@ -33,7 +32,12 @@ from depthforge.eval.protocols import Protocol, get_protocol
 from depthforge.eval.report import EvalResult
 from depthforge.io.depth import read_uint16_png, save_depth_png16
 from depthforge.io.image import save_array
-from depthforge.types import OutputSpace
+from depthforge.transforms.resize_space import (
+    check_resize_space,
+    resize_prediction,
+    stored_resize_space,
+)
+from depthforge.types import OutputSpace, ResizeSpace
 
 PREDICTION_SUFFIXES = (".npy", ".png")
 # Ground-truth variants readers put in ``Sample.meta["depth_kind"]`` that protocols name.
@@ -132,19 +136,27 @@ def read_prediction(
     return arr.astype(np.float32)
 
 
-def _match_size(pred: np.ndarray, size: tuple[int, int], resize: bool, path: Path) -> torch.Tensor:
+def _match_size(
+    pred: np.ndarray,
+    size: tuple[int, int],
+    resize: ResizeSpace | None,
+    output_space: OutputSpace,
+    path: Path,
+) -> torch.Tensor:
     t = torch.from_numpy(pred)
     if tuple(t.shape) == size:
         return t
-    if not resize:
+    if resize is None:
         raise DataError(
             path,
             f"prediction is {t.shape[1]}×{t.shape[0]} (W×H) but the ground truth is "
             f"{size[1]}×{size[0]}; save predictions at GT resolution or pass resize=True",
         )
-    # Bilinear in the space the prediction is stored in (for disparity this is monodepth2's
-    # resize-then-invert); half-pixel centres, i.e. cv2.resize / align_corners=False.
-    return F.interpolate(t[None, None], size=size, mode="bilinear", align_corners=False)[0, 0]
+    # Half-pixel centres without antialiasing, i.e. cv2.resize with INTER_LINEAR.
+    try:
+        return resize_prediction(t[None, None], size, output_space, resize, antialias=False)[0, 0]
+    except ValueError as exc:
+        raise DataError(path, str(exc)) from None
 
 
 def evaluate_predictions(
@@ -156,6 +168,7 @@ def evaluate_predictions(
     *,
     png_scale: float = 1000.0,
     resize: bool = False,
+    resize_space: str | ResizeSpace | None = None,
     allow_missing: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> EvalResult:
@@ -169,7 +182,15 @@ def evaluate_predictions(
         output_space: what the saved maps are (relative spaces need ``align``).
         png_scale: units per metre of 16-bit PNG predictions.
         resize: bilinearly resize predictions whose size differs from the GT (otherwise a
-            size mismatch is a :class:`DataError`).
+            size mismatch is a :class:`DataError`), with half-pixel centres and no
+            antialiasing (``cv2.resize``).
+        resize_space: where that resize interpolates
+            (:func:`~depthforge.transforms.resize_space.resize_prediction`): the space the
+            network regressed, e.g. ``"disparity"`` for monodepth2-style outputs saved as
+            ``scale_invariant_depth`` (monodepth2's ``evaluate_depth.py`` order: resize the
+            disparity, invert, crop, median-scale, clamp). ``None`` resizes the maps as stored
+            (``depth``; ``log_depth`` for log depth, ``disparity`` for affine-invariant
+            disparity).
         allow_missing: skip samples without a prediction (listed in ``missing_ids``) instead of
             raising.
         progress: called as ``progress(done, total)`` after each sample.
@@ -186,6 +207,9 @@ def evaluate_predictions(
         raise DataError(folder, "predictions folder not found")
     proto = get_protocol(protocol)
     evaluator = Evaluator(proto, align=align, output_space=output_space)
+    space, how = check_resize_space(
+        output_space, stored_resize_space(output_space) if resize_space is None else resize_space
+    )
     missing: list[str] = []
     gt_variants: set[str] = set()
     total = len(dataset)
@@ -202,7 +226,8 @@ def evaluate_predictions(
         else:
             gt_variants.add(str(sample.meta.get("depth_kind", "unknown")))
             size = (int(sample.depth.shape[-2]), int(sample.depth.shape[-1]))
-            t = _match_size(pred, size, resize, folder / prediction_filename(sample.id))
+            path = folder / prediction_filename(sample.id)
+            t = _match_size(pred, size, how if resize else None, space, path)
             evaluator.add(t, sample=sample)
         if progress is not None:
             progress(index + 1, total)
@@ -225,6 +250,7 @@ def evaluate_predictions(
         n_samples=total,
         png_scale=png_scale,
         resize=resize,
+        resize_space=how.value if resize else None,
         gt_variants_seen=sorted(gt_variants),
     )
     return replace(result, missing_ids=tuple(missing))

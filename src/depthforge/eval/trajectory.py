@@ -17,7 +17,7 @@ Protocols:
 * ``full``: the TUM RGB-D benchmark's ATE (Sturm et al. 2012, ``evaluate_ate.py``): align the
   whole predicted trajectory to the ground truth (Umeyama 1991; ``se3`` as TUM does, or ``sim3``
   for monocular predictions whose scale is unknown), then the RMSE of the position errors; and the
-  TUM relative pose error (``evaluate_rpe.py``) over a fixed frame step.
+  TUM relative pose error (``evaluate_rpe.py --fixed_delta --delta_unit f``) over a frame step.
 """
 
 from __future__ import annotations
@@ -416,12 +416,21 @@ def absolute_trajectory_error(
 def relative_pose_error(
     gt: np.ndarray, pred: np.ndarray, delta: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
-    """TUM's relative pose error over all frame pairs ``(i, i + delta)``.
+    """TUM's relative pose error over the frame pairs ``(i, i + Δ)``, exactly as
+    ``evaluate_rpe.py --fixed_delta --delta Δ --delta_unit f --max_pairs 0`` (Sturm et al. 2012).
 
     ``E_i = (P_{i+Δ}⁻¹ P_i)⁻¹ (Q_{i+Δ}⁻¹ Q_i)`` with ``P`` the prediction and ``Q`` the ground
-    truth (``evaluate_rpe.py``, ``ominus(ominus(est_j, est_i), ominus(gt_j, gt_i))``);
-    translational error ``‖t(E_i)‖``, rotational error ``arccos((tr R(E_i) − 1)/2)``.
-    TUM samples at most 10 000 random pairs; here every pair is used.
+    truth (``ominus(ominus(est_j, est_i), ominus(gt_j, gt_i))``); translational error
+    ``‖t(E_i)‖``, rotational error ``arccos(clip((tr R(E_i) − 1)/2, −1, 1))``.
+
+    Which of TUM's modes this is: with ``--fixed_delta`` the script pairs each ``i`` with the
+    index closest to ``i + Δ`` and **drops every pair ending at the last index** — so the pairs
+    are ``i = 0 … N − Δ − 2`` (``N − Δ − 1`` of them; the pair ``(N − Δ − 1, N − 1)`` is not
+    scored), reproduced here. Its default mode (no ``--fixed_delta``) scores all ``N²`` ordered
+    pairs ``(i, j)`` whatever the delta, and it draws 10 000 pairs at random when there are more
+    (``--max_pairs``); depthforge uses every pair (``--max_pairs 0``). The poses are the matched
+    lists (for TUM files, timestamps matched as ``associate.py``), and like the script this
+    refuses fewer than 2 pairs.
 
     Args:
         gt: ``(N, 4, 4)`` camera-to-world ground truth.
@@ -429,12 +438,21 @@ def relative_pose_error(
         delta: frame step.
 
     Returns:
-        ``(translational errors (N−Δ,) in metres, rotational errors (N−Δ,) in degrees)``.
+        ``(translational errors (N−Δ−1,) in metres, rotational errors (N−Δ−1,) in degrees)``.
+
+    Raises:
+        DataError: ``delta < 1``, or fewer than 2 pairs (``N < Δ + 3``).
     """
-    if not 0 < delta < len(gt):
-        raise DataError(None, f"RPE step {delta} must lie in 1 … {len(gt) - 1}")
-    est = np.linalg.inv(pred[delta:]) @ pred[:-delta]
-    ref = np.linalg.inv(gt[delta:]) @ gt[:-delta]
+    count = len(gt) - delta - 1
+    if delta < 1 or count < 2:
+        raise DataError(
+            None,
+            f"RPE step {delta} over {len(gt)} poses leaves {max(count, 0)} pairs; TUM's "
+            "evaluate_rpe.py needs at least 2 (delta ≥ 1 and N ≥ delta + 3)",
+        )
+    first, second = pred[:count], pred[delta : delta + count]
+    est = np.linalg.inv(second) @ first
+    ref = np.linalg.inv(gt[delta : delta + count]) @ gt[:count]
     error = np.linalg.inv(est) @ ref
     cos = np.clip((np.trace(error[:, :3, :3], axis1=1, axis2=2) - 1.0) / 2.0, -1.0, 1.0)
     return np.linalg.norm(error[:, :3, 3], axis=1), np.degrees(np.arccos(cos))
@@ -543,7 +561,7 @@ def evaluate_trajectory(
     errors, fit = absolute_trajectory_error(gt_poses[:, :3, 3], pred_poses[:, :3, 3], alignment)
     metrics = {f"ate_{k}": v for k, v in error_statistics(errors).items()}
     metrics["alignment_scale"] = fit.scale
-    if len(gt_poses) > rpe_delta:
+    if len(gt_poses) >= rpe_delta + 3:  # TUM's evaluate_rpe.py needs 2 pairs
         # RPE is invariant to a rigid change of the world frame but not to scale: apply the
         # fitted scale (1 for se3 / none) to the predicted translations first.
         scaled = pred_poses.copy()

@@ -9,7 +9,8 @@ Flows are ``(B, 2, H, W)`` displacements ``(Δu, Δv)`` in pixels of the tensor 
 * :func:`full_flow` — §3.4, ``f^full = f^rig + f^res`` (the residual comes from
   :class:`~depthforge.models.resflow.ResFlowNet`).
 * :func:`warp_by_flow` — inverse warping ``Ĩ_s(p) = I_s(p + f_{t→s}(p))`` with the one sampler,
-  :func:`~depthforge.geometry.warp.sample_image`.
+  :func:`~depthforge.geometry.warp.sample_image`, zero outside ``[0, W−1) × [0, H−1)`` as
+  GeoNet's ``bilinear_sampler``.
 * :func:`forward_backward_check` — §3.5: ``Δf_{t→s}(p) = f_{t→s}(p) + f_{s→t}(p + f_{t→s}(p))``
   and the condition ``δ(p)``: ``‖Δf‖₂ < max(α, β‖f_{t→s}‖₂)`` (Eq. 5, ``(α, β) = (3.0, 0.05)``).
 * :func:`flow_consistency_loss` — Eq. 4, ``L_gc = Σ_p [δ(p)]·‖Δf(p)‖₁``, both directions.
@@ -32,6 +33,8 @@ resolution pixels, so pass ``alpha=3.0 / 2**s`` to reproduce that.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import torch
 from torch import nn
@@ -89,22 +92,46 @@ def warp_by_flow(
     image: torch.Tensor,
     flow: torch.Tensor,
     align_corners: bool = False,
-    padding_mode: PaddingMode = "border",
+    padding_mode: PaddingMode | Literal["geonet"] = "geonet",
 ) -> torch.Tensor:
     """Inverse warp ``out(p) = image(p + flow(p))`` (bilinear; GeoNet ``flow_warp``).
+
+    With ``padding_mode="geonet"`` (the default) the sampler is GeoNet's ``bilinear_sampler``
+    (``utils.py``): a sample position ``(x, y)`` gives the bilinear value when
+    ``0 ≤ x < W′ − 1`` and ``0 ≤ y < H′ − 1``, and **0 anywhere else** — including the last
+    column and row themselves and every position within one pixel outside the image, where
+    ``grid_sample(padding_mode="zeros")`` would still blend the edge pixel with zero. (GeoNet
+    clips the four neighbour indices into the image and keeps the unclipped weights, which then
+    cancel exactly.) So a pixel whose flow leaves the view warps to 0: the forward-backward check
+    flags it, and the warping loss sees black there, as in GeoNet. ``"border"``, ``"zeros"`` and
+    ``"reflection"`` are ``grid_sample``'s paddings (``"border"``: monodepth2's choice).
 
     Args:
         image: ``(B, C, H', W')`` image (or flow field) to sample.
         flow: ``(B, 2, H, W)`` displacements in pixels of ``image``.
         align_corners: see :func:`~depthforge.geometry.warp.sample_image`.
-        padding_mode: what lies outside ``image`` (``"border"``).
+        padding_mode: what lies outside ``image`` (``"geonet"``, see above).
 
     Returns:
         ``(B, C, H, W)``.
+
+    Example:
+        >>> image = torch.arange(4.0).reshape(1, 1, 1, 4).expand(1, 1, 2, 4)
+        >>> flow = torch.zeros(1, 2, 2, 4)  # identity: the last row and column are outside
+        >>> warp_by_flow(image, flow)[0, 0].tolist()
+        [[0.0, 1.0, 2.0, 0.0], [0.0, 0.0, 0.0, 0.0]]
     """
     check_map("flow", flow, channels=2)
     uv = _pixel_coordinates(flow) + flow
-    return sample_image(image, uv, align_corners=align_corners, padding_mode=padding_mode)
+    if padding_mode != "geonet":
+        return sample_image(image, uv, align_corners=align_corners, padding_mode=padding_mode)
+    height, width = image.shape[-2:]
+    inside = (
+        (uv[:, :1] >= 0) & (uv[:, :1] < width - 1) & (uv[:, 1:] >= 0) & (uv[:, 1:] < height - 1)
+    )
+    # Inside that box all four neighbours are in the image, so any padding gives the same value.
+    sampled = sample_image(image, uv, align_corners=align_corners, padding_mode="border")
+    return sampled * inside.to(sampled.dtype)
 
 
 def forward_backward_check(

@@ -98,6 +98,9 @@ def ranking_loss(
 
 # --- Xian et al. online pair sampling ------------------------------------------------------
 
+TARGET_THRESHOLD = -1e-8
+"""Xian et al. 2020 ``mask_value``: random pairs are drawn among pixels with target above it."""
+
 _SOBEL_X = ((-1.0, 0.0, 1.0), (-2.0, 0.0, 2.0), (-1.0, 0.0, 1.0))
 _SOBEL_Y = ((1.0, 2.0, 1.0), (0.0, 0.0, 0.0), (-1.0, -2.0, -1.0))
 
@@ -250,7 +253,10 @@ def sample_xian_pairs(
     """Edge-guided + random pairs for every image, padded to a common ``N``.
 
     Per image (Xian et al. 2020 ``EdgeguidedRankingLoss.forward``): ``3M`` edge-guided pairs
-    from ``M`` anchors, then ``M`` random pairs among the valid pixels.
+    from ``M`` anchors, then ``M`` random pairs drawn, as the reference's ``randomSampling``,
+    among **all pixels whose target exceeds** ``TARGET_THRESHOLD`` (−1e-8: every pixel of a
+    non-negative target, whatever ``mask`` says). A pair with an invalid endpoint stays sampled
+    but not valid: it adds nothing to the loss and counts in its denominator, as in the reference.
 
     Args:
         target: ``(B, 1, H, W)``.
@@ -267,7 +273,8 @@ def sample_xian_pairs(
     for index in range(target.shape[0]):
         edge = edge_guided_pairs(image[index], generator)
         anchors = edge.shape[0] // 3
-        per_image.append(torch.cat([edge, random_pairs(mask[index, 0], anchors, generator)]))
+        candidates = target[index, 0] > TARGET_THRESHOLD
+        per_image.append(torch.cat([edge, random_pairs(candidates, anchors, generator)]))
     longest = max(p.shape[0] for p in per_image)
     pairs = torch.zeros(len(per_image), longest, 4, dtype=torch.long, device=target.device)
     sampled = torch.zeros(len(per_image), longest, dtype=torch.bool, device=target.device)
@@ -298,7 +305,9 @@ def sampled_ranking_loss(
     ``α·mean(eq·Δ²·m) + mean(¬eq·log(1+exp(−ℓΔ))·m)`` (masked pairs count in the denominator).
     ``keep_hardest < 1`` is the "improved ranking loss" of Xian et al. 2018 (drop the easiest
     pairs); its fraction in the paper is unverified, so there is no default other than 1.
-    The batch loss is the mean over images that have sampled pairs.
+    The batch loss is the sum of the per-image losses divided by the batch size ``B``, as the
+    reference's ``loss / n``; an image without sampled pairs adds 0 (the reference's mean over no
+    pairs would be NaN; its edge-guided sampler always finds pairs).
 
     Args:
         pred: ``(B, 1, H, W)`` prediction (depth-like unless ``disparity_like``).
@@ -323,14 +332,15 @@ def sampled_ranking_loss(
     has_pairs = counts > 0
     if not bool(has_pairs.any()):
         return empty_loss(pred, "sampled_ranking_loss")
+    batch = pred.shape[0]
     if keep_hardest == 1.0:
-        return (penalty.sum(1)[has_pairs] / counts[has_pairs]).mean()
+        return (penalty.sum(1)[has_pairs] / counts[has_pairs]).sum() / batch
     kept_counts = torch.ceil(counts.to(penalty.dtype) * keep_hardest).long()
     score = torch.where(valid, penalty.detach(), -math.inf)
     rank = score.argsort(dim=1, descending=True).argsort(dim=1)
     kept = rank < kept_counts[:, None]
     per_image = (penalty * kept).sum(1)[has_pairs] / kept_counts[has_pairs]
-    return per_image.mean()
+    return per_image.sum() / batch
 
 
 @float32_loss

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from torch import nn
 
-from depthforge.types import OutputSpace
+from depthforge.types import OutputSpace, ResizeSpace
 
 RESIZE_POLICIES = ("stretch", "keep_aspect")
 
@@ -49,6 +49,11 @@ class DepthModel(nn.Module):
         config_class: the config dataclass that :func:`depthforge.models.load_model` rebuilds.
         output_space: what the depth output means (:class:`~depthforge.types.OutputSpace`), or
             ``None`` for a model that predicts no depth (the pose network).
+        resize_space: the space in which :func:`~depthforge.models.predict.predict` resizes the
+            network's output to the image size (:class:`~depthforge.types.ResizeSpace`): the
+            space the network regresses, as its authors' evaluation resizes it — ``disparity``
+            for monodepth2-style disparity decoders, ``log_depth`` for log-depth regressors
+            (Eigen et al.), ``depth`` for metric depth (FCRN; the default).
         fixed_input_size: True when fully connected layers tie the model to ``config.input_size``
             (ONNX export then has a dynamic batch only).
         takes_sparse: True when ``forward(image, sparse)`` also takes sparse depth (completion).
@@ -56,6 +61,7 @@ class DepthModel(nn.Module):
 
     config_class: ClassVar[type[ModelConfig]] = ModelConfig
     output_space: ClassVar[OutputSpace | None] = None
+    resize_space: ClassVar[ResizeSpace] = ResizeSpace.DEPTH
     fixed_input_size: ClassVar[bool] = False
     takes_sparse: ClassVar[bool] = False
 

@@ -38,7 +38,7 @@ from torch import nn
 
 from depthforge.models.backbones import ImageNetNormalize
 from depthforge.models.base import DepthModel, ModelConfig
-from depthforge.types import OutputSpace
+from depthforge.types import OutputSpace, ResizeSpace
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,6 +117,7 @@ class Eigen2014(DepthModel):
 
     config_class = Eigen2014Config
     output_space = OutputSpace.LOG_DEPTH
+    resize_space = ResizeSpace.LOG_DEPTH  # the network regresses log depth
     fixed_input_size = True
 
     def __init__(self, config: Eigen2014Config | None = None):

@@ -29,7 +29,7 @@ from torch import nn
 
 from depthforge.models.backbones import ImageNetNormalize, convolutional_trunk
 from depthforge.models.base import DepthModel, ModelConfig
-from depthforge.types import OutputSpace
+from depthforge.types import OutputSpace, ResizeSpace
 
 TASK_CHANNELS = {"depth": 1, "normals": 3}
 
@@ -111,6 +111,7 @@ class Eigen2015(DepthModel):
 
     config_class = Eigen2015Config
     output_space = OutputSpace.LOG_DEPTH
+    resize_space = ResizeSpace.LOG_DEPTH  # the network regresses log depth
     fixed_input_size = True
 
     def __init__(self, config: Eigen2015Config | None = None):

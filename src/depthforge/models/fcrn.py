@@ -25,7 +25,7 @@ from torch import nn
 from depthforge.models.backbones import ImageNetNormalize, ResNetEncoder
 from depthforge.models.base import DepthModel, ModelConfig
 from depthforge.models.upprojection import UpProjection
-from depthforge.types import OutputSpace
+from depthforge.types import OutputSpace, ResizeSpace
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +52,7 @@ class FCRN(DepthModel):
 
     config_class = FCRNConfig
     output_space = OutputSpace.METRIC_DEPTH
+    resize_space = ResizeSpace.DEPTH
 
     def __init__(self, config: FCRNConfig | None = None):
         super().__init__(config or FCRNConfig())

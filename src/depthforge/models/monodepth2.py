@@ -23,7 +23,9 @@ unused ``fc`` dropped): see :func:`load_monodepth2_state_dict`.
 
 Output: :class:`Monodepth2Output` with full-resolution ``depth`` (``disp_to_depth`` of scale 0) and
 the four sigmoid ``disparities``. Trained from monocular video the depth is known only up to
-scale, hence ``output_space = scale_invariant_depth`` (evaluate with median scaling).
+scale, hence ``output_space = scale_invariant_depth`` (evaluate with median scaling). Its
+``resize_space`` is ``disparity``: ``predict`` brings the output to the image size as
+``evaluate_depth.py`` does (bilinear on ``1/depth`` = the scaled disparity, then inverted).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from torch import nn
 
 from depthforge.models.backbones import RESNET_PYRAMID_CHANNELS, ResNetEncoder
 from depthforge.models.base import DepthModel, ModelConfig
-from depthforge.types import OutputSpace
+from depthforge.types import OutputSpace, ResizeSpace
 
 DECODER_CHANNELS = (16, 32, 64, 128, 256)
 """monodepth2 ``num_ch_dec``: decoder channels at levels 0 … 4."""
@@ -178,6 +180,8 @@ class Monodepth2(DepthModel):
 
     config_class = Monodepth2Config
     output_space = OutputSpace.SCALE_INVARIANT_DEPTH
+    # evaluate_depth.py resizes the disparity to the GT size (cv2.resize), then inverts it.
+    resize_space = ResizeSpace.DISPARITY
 
     def __init__(self, config: Monodepth2Config | None = None):
         super().__init__(config or Monodepth2Config())

@@ -7,10 +7,14 @@ depth at the *input* resolution:
    model's policy ``config.resize``: ``"stretch"`` resizes both axes independently;
    ``"keep_aspect"`` scales uniformly to fit, then pads bottom/right by edge replication;
 2. the network runs in eval mode without gradients, in chunks of ``batch_size``;
-3. ``LOG_DEPTH`` outputs are exponentiated to metric depth (the :class:`Prediction` records it);
-4. the depth (after cropping the padded part for ``keep_aspect``) is resized back to ``(H, W)``.
+3. the output (after cropping the padded part for ``keep_aspect``) is resized back to
+   ``(H, W)`` in the model's declared ``resize_space``
+   (:func:`~depthforge.transforms.resize_space.resize_prediction`): monodepth2's disparity is
+   resized and then inverted, as its ``evaluate_depth.py`` does; Eigen et al.'s log depth is
+   resized as log depth; metric depth as depth;
+4. ``LOG_DEPTH`` outputs are exponentiated to metric depth (the :class:`Prediction` records it).
 
-All resizes are bilinear with ``align_corners=False``; downsizing the input uses antialiasing.
+All resizes are bilinear with ``align_corners=False``; downsizing uses antialiasing.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ import torch.nn.functional as F
 from depthforge.errors import DataError
 from depthforge.io import open_image, save_depth_npy, save_depth_png16, save_rgb
 from depthforge.models.base import DepthModel
-from depthforge.types import OutputSpace
+from depthforge.transforms.resize_space import bilinear_resize as resize
+from depthforge.transforms.resize_space import resize_prediction
+from depthforge.types import OutputSpace, ResizeSpace
 from depthforge.viz import depth_preview
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm")
@@ -85,14 +91,6 @@ def fit_inside(height: int, width: int, target: tuple[int, int]) -> tuple[int, i
     return max(1, min(target[0], round(height * scale))), max(
         1, min(target[1], round(width * scale))
     )
-
-
-def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Bilinear resize (align_corners=False), antialiased when shrinking; no-op at equal size."""
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x
-    shrink = size[0] < x.shape[-2] or size[1] < x.shape[-1]
-    return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=shrink)
 
 
 @torch.no_grad()
@@ -159,9 +157,11 @@ def predict(
         ..., : math.ceil(out_h * fitted[0] / target[0]), : math.ceil(out_w * fitted[1] / target[1])
     ]
     space = model.output_space
+    how = getattr(model, "resize_space", ResizeSpace.DEPTH)  # DepthModel default
+    depth = resize_prediction(raw, (height, width), space, how)
     if space is OutputSpace.LOG_DEPTH:
-        raw = raw.exp()
-    depth = resize(raw, (height, width)).to(images.device)
+        depth = depth.exp()
+    depth = depth.to(images.device)
     final = OutputSpace.METRIC_DEPTH if space is OutputSpace.LOG_DEPTH else space
     return Prediction(depth=depth, output_space=final, model_output_space=space)
 

@@ -30,7 +30,7 @@ from depthforge.geometry.fusion import DepthGradientFusion
 from depthforge.models.backbones import ImageNetNormalize, ResNetEncoder
 from depthforge.models.base import DepthModel, ModelConfig
 from depthforge.models.upprojection import UpProjection
-from depthforge.types import OutputSpace
+from depthforge.types import OutputSpace, ResizeSpace
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +102,7 @@ class TwoStream(DepthModel):
 
     config_class = TwoStreamConfig
     output_space = OutputSpace.METRIC_DEPTH
+    resize_space = ResizeSpace.DEPTH
 
     def __init__(self, config: TwoStreamConfig | None = None):
         super().__init__(config or TwoStreamConfig())
