@@ -7,7 +7,7 @@ import torch
 
 from depthforge.errors import OutputSpaceError
 from depthforge.eval import Evaluator, align, check_alignment, compute_metrics
-from depthforge.eval.align import masked_median
+from depthforge.geometry.fit import masked_median
 
 
 @pytest.fixture

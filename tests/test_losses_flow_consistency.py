@@ -6,16 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from depthforge.geometry.warp import synthesize_view
+from depthforge.geometry.warp import full_flow, rigid_flow, synthesize_view, warp_by_flow
 from depthforge.losses.flow_consistency import (
     flow_consistency_loss,
     flow_smoothness,
     flow_warp_loss,
     forward_backward_check,
-    full_flow,
     geonet_flow_loss,
-    rigid_flow,
-    warp_by_flow,
 )
 from depthforge.models.resflow import ResFlowNet, ResFlowNetConfig
 from depthforge.synth import SynthDataset

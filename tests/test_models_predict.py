@@ -7,9 +7,10 @@ import pytest
 import torch
 from PIL import Image
 
+from depthforge.apps.predict_jobs import predict_paths
 from depthforge.errors import DataError
 from depthforge.io import read_depth
-from depthforge.models import create_model, predict, predict_paths, save_model
+from depthforge.models import create_model, predict, save_model
 from depthforge.models.base import DepthModel, ModelConfig
 from depthforge.types import OutputSpace
 

@@ -511,7 +511,7 @@ def predict(
 ) -> None:
     """Predict depth at each input's resolution; with --dataset, write <sample id>.npy files that
     `depthforge eval` scores."""
-    from depthforge.models.predict import predict_dataset, predict_paths
+    from depthforge.apps.predict_jobs import predict_dataset, predict_paths
 
     hw = parse_wh(size)
     if dataset is not None:

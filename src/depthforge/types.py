@@ -123,6 +123,23 @@ class Sample:
         return int(self.image.shape[-2]), int(self.image.shape[-1])
 
 
+def check_map(name: str, tensor: torch.Tensor, channels: int | None = 1) -> None:
+    """Raise ``ValueError`` unless ``tensor`` is ``(B, channels, H, W)``."""
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
+    if tensor.ndim != 4 or (channels is not None and tensor.shape[1] != channels):
+        want = f"(B, {channels}, H, W)" if channels is not None else "(B, C, H, W)"
+        raise ValueError(f"{name} must be {want}, got shape {tuple(tensor.shape)}")
+
+
+def check_same_shape(**tensors: torch.Tensor) -> None:
+    """Raise ``ValueError`` naming the arguments when the given tensors differ in shape."""
+    shapes = {name: tuple(t.shape) for name, t in tensors.items()}
+    if len(set(shapes.values())) > 1:
+        listed = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
+        raise ValueError(f"shapes must match: {listed}")
+
+
 def image_to_tensor(image) -> torch.Tensor:
     """uint8 RGB ``(..., H, W, 3)`` (an image, or a stack of them) → float32 ``(..., 3, H, W)``
     in ``[0, 1]`` (value / 255), a new tensor that shares no memory with ``image``."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
 from depthforge.types import Sample
+
+T = TypeVar("T")
 
 _STACKED = (
     "image",
@@ -113,15 +115,27 @@ def collate_samples(samples: Sequence[Sample]) -> Batch:
     return Batch(meta=[s.meta for s in samples], **out)
 
 
-def same_size_runs(dataset, batch_size: int):
-    """Consecutive samples of ``dataset`` in runs of at most ``batch_size`` that share one size
-    (datasets such as KITTI or COLMAP mix image sizes, which one tensor cannot hold)."""
-    pending: list[Sample] = []
-    for index in range(len(dataset)):
-        sample = dataset[index]
-        if pending and (len(pending) == batch_size or pending[0].size != sample.size):
+def sample_size(sample: Sample) -> tuple[int, int]:
+    """The ``(H, W)`` of a sample."""
+    return sample.size
+
+
+def same_size_runs(
+    items: Iterable[T] | Sequence[T],
+    batch_size: int,
+    size: Callable[[T], object] = sample_size,
+) -> Iterator[list[T]]:
+    """Consecutive items in runs of at most ``batch_size`` that share one ``size(item)``
+    (datasets such as KITTI or COLMAP, or a folder of photos, mix image sizes, which one tensor
+    cannot hold). ``items``: an iterable, or a dataset (anything with ``len`` and indexing)."""
+    sequence = items
+    if hasattr(sequence, "__len__") and hasattr(sequence, "__getitem__"):
+        items = (sequence[index] for index in range(len(sequence)))
+    pending: list[T] = []
+    for item in items:
+        if pending and (len(pending) == batch_size or size(pending[0]) != size(item)):
             yield pending
             pending = []
-        pending.append(sample)
+        pending.append(item)
     if pending:
         yield pending

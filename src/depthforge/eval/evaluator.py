@@ -7,11 +7,12 @@ from typing import Any
 
 import torch
 
-from depthforge.eval.align import Alignment, align, check_alignment, masked_median
+from depthforge.eval.align import Alignment, align, check_alignment
 from depthforge.eval.metrics import image_statistics, prepare, summarise
 from depthforge.eval.ordinal import PairCounts, whdr_counts
 from depthforge.eval.protocols import Protocol, Reduction, get_protocol
 from depthforge.eval.report import EvalResult
+from depthforge.geometry.fit import masked_median
 from depthforge.types import OutputSpace, Sample
 
 

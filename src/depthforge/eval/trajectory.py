@@ -38,10 +38,11 @@ from depthforge.geometry.se3 import pose_vec_to_matrix
 from depthforge.io.image import read_rgb, write_atomic
 from depthforge.models.posenet import PoseNet
 from depthforge.models.predict import resize
+from depthforge.types import image_to_tensor
 
 TrajectoryFormat = Literal["kitti", "tum"]
 PoseProtocol = Literal["snippets", "full"]
-Alignment = Literal["sim3", "se3", "none"]
+TrajectoryAlignment = Literal["sim3", "se3", "none"]
 
 SNIPPET_LENGTH = 5
 """Frames per snippet in the SfMLearner / monodepth2 KITTI odometry protocol (``track_length``)."""
@@ -232,7 +233,7 @@ def predict_trajectory(
     size = tuple(pose_model.config.input_size)
 
     def load(path: str | Path) -> torch.Tensor:
-        image = torch.tensor(read_rgb(path)).permute(2, 0, 1)[None].float() / 255.0
+        image = image_to_tensor(read_rgb(path))[None]
         return resize(image.to(device), size)
 
     vectors = []
@@ -391,7 +392,7 @@ def error_statistics(errors: np.ndarray) -> dict[str, float]:
 
 
 def absolute_trajectory_error(
-    gt: np.ndarray, pred: np.ndarray, alignment: Alignment = "sim3"
+    gt: np.ndarray, pred: np.ndarray, alignment: TrajectoryAlignment = "sim3"
 ) -> tuple[np.ndarray, Similarity]:
     """Position errors of ``pred`` after aligning it to ``gt`` (Sturm et al. 2012, ATE).
 
@@ -515,7 +516,7 @@ def evaluate_trajectory(
     pred: str | Path | Trajectory,
     format: TrajectoryFormat | None = None,
     protocol: PoseProtocol = "snippets",
-    alignment: Alignment = "sim3",
+    alignment: TrajectoryAlignment = "sim3",
     rpe_delta: int = 1,
 ) -> PoseEvalResult:
     """Score a predicted trajectory against the ground truth.

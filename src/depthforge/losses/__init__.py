@@ -10,7 +10,6 @@ from depthforge.losses.flow_consistency import (
     flow_consistency_loss,
     forward_backward_check,
     geonet_flow_loss,
-    rigid_flow,
 )
 from depthforge.losses.gradient import EigenGradientLoss, eigen_gradient_loss
 from depthforge.losses.megadepth import (
@@ -79,7 +78,6 @@ __all__ = [
     "flow_consistency_loss",
     "forward_backward_check",
     "geonet_flow_loss",
-    "rigid_flow",
     "MegaDepthLoss",
     "MinReprojectionLoss",
     "PhotometricError",

@@ -19,6 +19,8 @@ from typing import Any, Literal, TypeVar
 
 import torch
 
+from depthforge.types import check_map, check_same_shape  # noqa: F401  (the losses' checks)
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -54,23 +56,6 @@ def float32_loss(fn: F) -> F:
             return fn(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
-
-
-def check_map(name: str, tensor: torch.Tensor, channels: int | None = 1) -> None:
-    """Raise ``ValueError`` unless ``tensor`` is ``(B, channels, H, W)``."""
-    if not isinstance(tensor, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
-    if tensor.ndim != 4 or (channels is not None and tensor.shape[1] != channels):
-        want = f"(B, {channels}, H, W)" if channels is not None else "(B, C, H, W)"
-        raise ValueError(f"{name} must be {want}, got shape {tuple(tensor.shape)}")
-
-
-def check_same_shape(**tensors: torch.Tensor) -> None:
-    """Raise ``ValueError`` naming the arguments when the given tensors differ in shape."""
-    shapes = {name: tuple(t.shape) for name, t in tensors.items()}
-    if len(set(shapes.values())) > 1:
-        listed = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
-        raise ValueError(f"shapes must match: {listed}")
 
 
 def resolve_mask(mask: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:

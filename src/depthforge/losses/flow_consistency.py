@@ -4,11 +4,12 @@ and Camera Pose"): rigid flow, full flow, flow warping and forward-backward cons
 Flows are ``(B, 2, H, W)`` displacements ``(Δu, Δv)`` in pixels of the tensor they travel with:
 ``f_{t→s}(p)`` says where target pixel ``p`` is found in the source, ``p + f_{t→s}(p)``.
 
-* :func:`rigid_flow` — Eq. 1, ``f^rig_{t→s}(p) = K T_{t→s} D_t(p) K⁻¹ p − p`` (via
-  :func:`~depthforge.geometry.warp.reproject`).
-* :func:`full_flow` — §3.4, ``f^full = f^rig + f^res`` (the residual comes from
-  :class:`~depthforge.models.resflow.ResFlowNet`).
-* :func:`warp_by_flow` — inverse warping ``Ĩ_s(p) = I_s(p + f_{t→s}(p))`` with the one sampler,
+* :func:`~depthforge.geometry.warp.rigid_flow` — Eq. 1,
+  ``f^rig_{t→s}(p) = K T_{t→s} D_t(p) K⁻¹ p − p`` (via :func:`~depthforge.geometry.warp.reproject`).
+* :func:`~depthforge.geometry.warp.full_flow` — §3.4, ``f^full = f^rig + f^res`` (the residual
+  comes from :class:`~depthforge.models.resflow.ResFlowNet`).
+* :func:`~depthforge.geometry.warp.warp_by_flow` — inverse warping
+  ``Ĩ_s(p) = I_s(p + f_{t→s}(p))`` with the one sampler,
   :func:`~depthforge.geometry.warp.sample_image`, zero outside ``[0, W−1) × [0, H−1)`` as
   GeoNet's ``bilinear_sampler``.
 * :func:`forward_backward_check` — §3.5: ``Δf_{t→s}(p) = f_{t→s}(p) + f_{s→t}(p + f_{t→s}(p))``
@@ -34,13 +35,10 @@ resolution pixels, so pass ``alpha=3.0 / 2**s`` to reproduce that.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 from torch import nn
 
-from depthforge.geometry.camera import pixel_grid
-from depthforge.geometry.warp import PaddingMode, reproject, sample_image
+from depthforge.geometry.warp import warp_by_flow
 from depthforge.losses._common import check_map, check_same_shape, float32_loss, reduce_masked
 from depthforge.losses.photometric import photometric_error
 from depthforge.losses.smoothness import edge_aware_smoothness
@@ -49,89 +47,6 @@ CONSISTENCY_ALPHA = 3.0  # GeoNet Eq. 5 and flow_consistency_alpha
 CONSISTENCY_BETA = 0.05  # GeoNet Eq. 5 and flow_consistency_beta
 FLOW_SMOOTH_WEIGHT = 0.2  # GeoNet §4.1, λ_fs
 CONSISTENCY_WEIGHT = 0.2  # GeoNet §4.1, λ_gc
-
-
-def _pixel_coordinates(flow: torch.Tensor) -> torch.Tensor:
-    """``(B, 2, H, W)`` the ``(u, v)`` of every pixel, shaped and typed like ``flow``."""
-    b, _, h, w = flow.shape
-    grid = pixel_grid(h, w, device=flow.device, dtype=flow.dtype)[:2].reshape(1, 2, h, w)
-    return grid.expand(b, 2, h, w)
-
-
-def rigid_flow(depth_t: torch.Tensor, K: torch.Tensor, T_t_to_s: torch.Tensor) -> torch.Tensor:
-    """Flow of the static scene induced by target depth and camera motion (GeoNet Eq. 1).
-
-    Args:
-        depth_t: ``(B, 1, H, W)`` target z-depth in metres.
-        K: ``(3, 3)`` or ``(B, 3, 3)`` intrinsics in pixels.
-        T_t_to_s: ``(4, 4)`` or ``(B, 4, 4)`` target-camera → source-camera transform.
-
-    Returns:
-        ``(B, 2, H, W)`` ``uv_s − uv_t`` in pixels.
-
-    Example:
-        >>> K = torch.tensor([[50.0, 0, 1.5], [0, 50.0, 1.5], [0, 0, 1]])
-        >>> T = torch.eye(4)
-        >>> T[0, 3] = -0.2  # the source camera sits 0.2 m to the right of the target camera
-        >>> rigid_flow(torch.full((1, 1, 4, 4), 4.0), K, T)[0, :, 0, 0].tolist()  # −f·t/z
-        [-2.5, 0.0]
-    """
-    check_map("depth_t", depth_t)
-    uv_s, _ = reproject(depth_t, K, T_t_to_s)
-    return uv_s - _pixel_coordinates(uv_s)
-
-
-def full_flow(rigid: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
-    """``f^full = f^rig + f^res`` (GeoNet §3.4), both ``(B, 2, H, W)`` pixels."""
-    check_map("rigid", rigid, channels=2)
-    check_same_shape(rigid=rigid, residual=residual)
-    return rigid + residual
-
-
-def warp_by_flow(
-    image: torch.Tensor,
-    flow: torch.Tensor,
-    align_corners: bool = False,
-    padding_mode: PaddingMode | Literal["geonet"] = "geonet",
-) -> torch.Tensor:
-    """Inverse warp ``out(p) = image(p + flow(p))`` (bilinear; GeoNet ``flow_warp``).
-
-    With ``padding_mode="geonet"`` (the default) the sampler is GeoNet's ``bilinear_sampler``
-    (``utils.py``): a sample position ``(x, y)`` gives the bilinear value when
-    ``0 ≤ x < W′ − 1`` and ``0 ≤ y < H′ − 1``, and **0 anywhere else** — including the last
-    column and row themselves and every position within one pixel outside the image, where
-    ``grid_sample(padding_mode="zeros")`` would still blend the edge pixel with zero. (GeoNet
-    clips the four neighbour indices into the image and keeps the unclipped weights, which then
-    cancel exactly.) So a pixel whose flow leaves the view warps to 0: the forward-backward check
-    flags it, and the warping loss sees black there, as in GeoNet. ``"border"``, ``"zeros"`` and
-    ``"reflection"`` are ``grid_sample``'s paddings (``"border"``: monodepth2's choice).
-
-    Args:
-        image: ``(B, C, H', W')`` image (or flow field) to sample.
-        flow: ``(B, 2, H, W)`` displacements in pixels of ``image``.
-        align_corners: see :func:`~depthforge.geometry.warp.sample_image`.
-        padding_mode: what lies outside ``image`` (``"geonet"``, see above).
-
-    Returns:
-        ``(B, C, H, W)``.
-
-    Example:
-        >>> image = torch.arange(4.0).reshape(1, 1, 1, 4).expand(1, 1, 2, 4)
-        >>> flow = torch.zeros(1, 2, 2, 4)  # identity: the last row and column are outside
-        >>> warp_by_flow(image, flow)[0, 0].tolist()
-        [[0.0, 1.0, 2.0, 0.0], [0.0, 0.0, 0.0, 0.0]]
-    """
-    check_map("flow", flow, channels=2)
-    uv = _pixel_coordinates(flow) + flow
-    if padding_mode != "geonet":
-        return sample_image(image, uv, align_corners=align_corners, padding_mode=padding_mode)
-    height, width = image.shape[-2:]
-    inside = (
-        (uv[:, :1] >= 0) & (uv[:, :1] < width - 1) & (uv[:, 1:] >= 0) & (uv[:, 1:] < height - 1)
-    )
-    # Inside that box all four neighbours are in the image, so any padding gives the same value.
-    sampled = sample_image(image, uv, align_corners=align_corners, padding_mode="border")
-    return sampled * inside.to(sampled.dtype)
 
 
 def forward_backward_check(

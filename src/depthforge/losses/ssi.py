@@ -28,7 +28,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from depthforge.eval.align import least_squares_scale_shift
+from depthforge.geometry.fit import least_squares_scale_shift
 from depthforge.losses._common import (
     check_map,
     check_reduction,
@@ -71,7 +71,7 @@ def compute_scale_and_shift(
     Returns:
         ``(s, t)``, each ``(B,)``.
     """
-    # One solver serves the loss and the evaluation's alignment (depthforge.eval.align).
+    # One solver (depthforge.geometry.fit) serves the loss and the evaluation's alignment.
     return least_squares_scale_shift(
         pred.flatten(1), target.flatten(1), mask.flatten(1), with_shift=True
     )

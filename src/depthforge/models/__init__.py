@@ -12,7 +12,7 @@ from depthforge.models.fcrn import FCRN, FCRNConfig
 from depthforge.models.io import load_model, save_model
 from depthforge.models.monodepth2 import Monodepth2, Monodepth2Config, Monodepth2Output
 from depthforge.models.posenet import PoseNet, PoseNetConfig
-from depthforge.models.predict import Prediction, PredictSummary, predict, predict_paths
+from depthforge.models.predict import Prediction, predict
 from depthforge.models.registry import MODELS, create_model, list_models
 from depthforge.models.resflow import ResFlowNet, ResFlowNetConfig
 from depthforge.models.sparse_to_dense import SparseToDense, SparseToDenseConfig
@@ -34,7 +34,6 @@ __all__ = [
     "MultiTaskOutput",
     "PoseNet",
     "PoseNetConfig",
-    "PredictSummary",
     "Prediction",
     "ResFlowNet",
     "ResFlowNetConfig",
@@ -48,6 +47,5 @@ __all__ = [
     "list_models",
     "load_model",
     "predict",
-    "predict_paths",
     "save_model",
 ]

@@ -1,10 +1,12 @@
-"""What every depthforge model shares: a frozen config record and a declared output space."""
+"""What every depthforge model shares: a frozen config record, a declared output space, and the
+model-output contract (:func:`depth_output`)."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any, ClassVar
 
+import torch
 from torch import nn
 
 from depthforge.types import OutputSpace, ResizeSpace
@@ -78,3 +80,11 @@ class DepthModel(nn.Module):
     def onnx_dynamic_size(self) -> bool:
         """Whether an ONNX export can keep height and width dynamic (batch always is)."""
         return not self.fixed_input_size
+
+
+def depth_output(output: object) -> torch.Tensor:
+    """The depth tensor of a model's output (a tensor, or a record with a ``depth`` field)."""
+    depth = output if isinstance(output, torch.Tensor) else getattr(output, "depth", None)
+    if not isinstance(depth, torch.Tensor):
+        raise TypeError(f"model output {type(output).__name__} carries no depth tensor")
+    return depth

@@ -17,8 +17,7 @@ import torch
 from torch import nn
 
 from depthforge.io import atomic_path
-from depthforge.models.base import DepthModel
-from depthforge.models.predict import depth_output
+from depthforge.models.base import DepthModel, depth_output
 
 
 class DepthOnly(nn.Module):

@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from depthforge.losses.flow_consistency import warp_by_flow
+from depthforge.geometry.warp import warp_by_flow
 from depthforge.losses.photometric import photometric_error
 from depthforge.models.base import DepthModel, ModelConfig
 

@@ -49,7 +49,7 @@ from torch import nn
 
 from depthforge.data.collate import Batch
 from depthforge.errors import DepthforgeError
-from depthforge.models.predict import depth_output
+from depthforge.models.base import depth_output
 from depthforge.train.strategies.common import convert_prediction, target_at
 from depthforge.train.strategies.registry import register_strategy
 from depthforge.train.strategies.supervised import supervised_losses

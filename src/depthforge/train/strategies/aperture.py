@@ -45,7 +45,7 @@ import torch
 
 from depthforge.data.collate import Batch
 from depthforge.errors import DepthforgeError
-from depthforge.models.predict import depth_output
+from depthforge.models.base import depth_output
 from depthforge.render.dof import APERTURES, render_dof_soft
 from depthforge.render.lens import signed_coc_px
 from depthforge.train.strategies.common import (

@@ -31,7 +31,7 @@ from depthforge.data.collate import Batch, collate_samples, same_size_runs
 from depthforge.errors import DepthforgeError
 from depthforge.losses import berhu_loss
 from depthforge.losses._common import reduce_masked
-from depthforge.models.predict import depth_output
+from depthforge.models.base import depth_output
 from depthforge.train.strategies.common import target_at
 from depthforge.train.strategies.registry import register_strategy
 from depthforge.types import OutputSpace

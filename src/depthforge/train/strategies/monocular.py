@@ -65,8 +65,8 @@ from depthforge.errors import DepthforgeError
 from depthforge.geometry.camera import scale_intrinsics
 from depthforge.geometry.direct import refine_pose
 from depthforge.geometry.se3 import pose_vec_to_matrix
-from depthforge.geometry.warp import synthesize_view
-from depthforge.losses.flow_consistency import full_flow, geonet_flow_loss, rigid_flow
+from depthforge.geometry.warp import full_flow, rigid_flow, synthesize_view
+from depthforge.losses.flow_consistency import geonet_flow_loss
 from depthforge.losses.photometric import (
     explainability_regularizer,
     min_reprojection_loss,

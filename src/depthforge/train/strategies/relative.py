@@ -20,7 +20,7 @@ from torch.utils.data import Dataset
 
 from depthforge.data.collate import Batch
 from depthforge.errors import DepthforgeError
-from depthforge.models.predict import depth_output
+from depthforge.models.base import depth_output
 from depthforge.train.strategies.common import prediction_at_image_size
 from depthforge.train.strategies.registry import register_strategy
 from depthforge.types import OutputSpace, Sample

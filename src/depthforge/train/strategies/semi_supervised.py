@@ -49,7 +49,7 @@ from depthforge.geometry.warp import warp_by_disparity
 from depthforge.losses._common import reduce_masked
 from depthforge.losses.photometric import photometric_error
 from depthforge.losses.stereo import sparse_inverse_depth_loss
-from depthforge.models.predict import depth_output
+from depthforge.models.base import depth_output
 from depthforge.train.strategies.common import (
     convert_prediction,
     inverse_depth_smoothness,

@@ -15,7 +15,7 @@ import torch
 
 from depthforge.data.collate import Batch
 from depthforge.losses import set_loss
-from depthforge.models.predict import depth_output
+from depthforge.models.base import depth_output
 from depthforge.train.strategies.common import convert_prediction, target_at
 from depthforge.train.strategies.registry import register_strategy
 from depthforge.types import OutputSpace

@@ -23,7 +23,7 @@ from torch import nn
 from depthforge.data.collate import Batch
 from depthforge.errors import DepthforgeError
 from depthforge.losses.ranking import XianRankingLoss
-from depthforge.models.predict import depth_output
+from depthforge.models.base import depth_output
 from depthforge.train.strategies.common import prediction_at_image_size
 from depthforge.train.strategies.registry import register_strategy
 from depthforge.types import OutputSpace
