@@ -6,7 +6,7 @@ along channels: target ``I_t`` (3), source ``I_s`` (3), the source warped by the
 ``Ĩ_s^rig`` (3), the rigid flow ``f^rig_{t→s}`` (2, pixels) and the rigid reconstruction error
 (1) — 12 channels, built inside :meth:`ResFlowNet.forward` from ``(target, source, rigid_flow)``.
 Output: the residual flow ``f^res_{t→s}`` ``(B, 2, H, W)`` in pixels;
-:func:`depthforge.losses.flow_consistency.full_flow` adds it to the rigid flow.
+:func:`depthforge.geometry.warp.full_flow` adds it to the rigid flow.
 
 How it differs from the paper's network, to stay small enough to train on a CPU:
 
