@@ -20,7 +20,8 @@ depthforge). For each setting (ResNet-50 and ResNet-18; RGB-D and RGB; decoder `
    input in eval mode (``upsample="fast"`` and ``"slow"``).
 
 Prints the max abs difference of the outputs and its ratio to the output's range (target
-≤ 1e-5).
+≤ 1e-5), and, to show that the comparison can fail, the same with depthforge's BatchNorm eps set
+to 1e-4 (the FCRN-TF value the former architecture used).
 """
 
 from __future__ import annotations
@@ -40,21 +41,23 @@ from depthforge.models.pretrained.converters import CONVERTERS
 
 
 def randomise(model: torch.nn.Module, generator: torch.Generator) -> None:
-    """Every parameter ~ N(0, 0.05²)·(1 for weights) and BN statistics at random (γ around 1,
-    running variance in [0.05, 0.5]), so that a wrong key or a wrong BN eps shows."""
+    """Draw every weight and BatchNorm statistic at random: convolutions ~ N(0, 1/fan_in), BN
+    running variance in [0.02, 0.2] (small, so that the BN eps matters) with γ = √var·(1 + 0.2·n)
+    (so that activations keep their scale through 50 layers), running mean and β ~ N(0, 0.2²)."""
+
+    def normal(shape, std=1.0):
+        return torch.randn(shape, generator=generator) * std
+
     with torch.no_grad():
-        for name, tensor in model.state_dict().items():
-            if name.endswith("num_batches_tracked"):
-                continue
-            if name.endswith("running_var"):
-                tensor.copy_(0.05 + 0.45 * torch.rand(tensor.shape, generator=generator))
-            elif "bn" in name or "batchnorm" in name or "downsample.1" in name:
-                tensor.copy_(torch.randn(tensor.shape, generator=generator) * 0.2)
-                if name.endswith("weight"):
-                    tensor.add_(1.0)
-            else:
-                fan = tensor[0].numel() if tensor.ndim > 1 else 1
-                tensor.copy_(torch.randn(tensor.shape, generator=generator) / fan**0.5)
+        for module in model.modules():
+            if isinstance(module, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+                module.weight.copy_(normal(module.weight.shape, module.weight[0].numel() ** -0.5))
+            elif isinstance(module, torch.nn.BatchNorm2d):
+                var = 0.02 + 0.18 * torch.rand(module.running_var.shape, generator=generator)
+                module.running_var.copy_(var)
+                module.running_mean.copy_(normal(var.shape, 0.2))
+                module.weight.copy_(var.sqrt() * (1 + normal(var.shape, 0.2)))
+                module.bias.copy_(normal(var.shape, 0.2))
 
 
 def save_like_release(models_module, metrics_module, arch: str, modality: str, path: Path):

@@ -297,3 +297,22 @@ def test_pickle_module_has_no_way_to_import(tmp_path):
     module = restricted_pickle_module([])
     with pytest.raises(RefusedGlobal, match="'pickle.loads'"):
         module.load(io.BytesIO(pickle.dumps(pickle.loads, protocol=2)))
+
+
+# ------------------------------------------------------------------ the records
+
+
+def test_sparse_to_dense_records_are_loadable_and_their_numbers_named():
+    from depthforge.eval import get_protocol
+    from depthforge.models.pretrained.catalog import PRETRAINED
+
+    names = {"sparse_to_dense_nyu_rgb", "sparse_to_dense_nyu_rgbd_200"}
+    assert names <= set(PRETRAINED)
+    for name in names:
+        record = PRETRAINED[name]
+        assert record.release_format in CONVERTERS and record.urls[0].startswith("http://")
+        model = create_model(record.model, **record.config)
+        assert model.takes_sparse == (record.config["modality"] == "rgbd")
+        assert record.licence == "no licence stated" and not record.commercial_use
+        for result in record.results:
+            assert set(result.metrics) <= set(get_protocol(result.protocol).metrics)
