@@ -232,6 +232,8 @@ def test_files_that_are_not_a_release_are_refused(tmp_path):
     garbage.write_bytes(b"not a checkpoint")
     with pytest.raises(DataError, match="garbage.pth.tar: not readable as a Sparse-to-Dense"):
         CONVERTERS["sparse_to_dense_pth_tar"](garbage)
+    with pytest.raises(DataError, match="missing.pth.tar: not found"):
+        CONVERTERS["sparse_to_dense_pth_tar"](tmp_path / "missing.pth.tar")
 
 
 # ------------------------------------------------------------------ the architecture

@@ -159,6 +159,8 @@ def load_restricted(path: Path, stand_ins: Iterable[str], what: str) -> Any:
         DataError: a global outside the allow-list (naming it; nothing of it was run), or a
             file torch cannot read.
     """
+    if not Path(path).is_file():
+        raise DataError(path, f"not found (expected {what})")
     try:
         with warnings.catch_warnings():
             # The legacy format stores module sources and warns that stand-ins have none.
@@ -173,7 +175,8 @@ def load_restricted(path: Path, stand_ins: Iterable[str], what: str) -> Any:
         raise DataError(
             path, f"refused to unpickle global {exc.name!r}: it is not part of {what}"
         ) from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError) as exc:
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, AttributeError,
+            KeyError, IndexError, OSError) as exc:  # fmt: skip
         raise DataError(path, f"not readable as {what} ({exc})") from exc
 
 
@@ -187,10 +190,15 @@ def module_tensors(module: Any, source: Path, prefix: str = "") -> dict[str, tor
     if not isinstance(module, StandIn) or not isinstance(module.state, dict):
         raise DataError(source, f"{prefix or 'the model'} is not a pickled nn.Module")
     state = module.state
-    skip = set(state.get("_non_persistent_buffers_set", ()))
+    skip = state.get("_non_persistent_buffers_set", ())
+    skip = skip if isinstance(skip, set) else ()
     tensors: dict[str, torch.Tensor] = {}
-    for group in ("_parameters", "_buffers"):
-        for name, tensor in state.get(group, {}).items():
+    groups = {key: state.get(key, {}) for key in ("_parameters", "_buffers", "_modules")}
+    for key, group in groups.items():
+        if not isinstance(group, dict):
+            raise DataError(source, f"{prefix}{key} of the pickled model is not a dict")
+    for group in (groups["_parameters"], groups["_buffers"]):
+        for name, tensor in group.items():
             if tensor is None or name in skip:
                 continue
             if not isinstance(tensor, torch.Tensor):
@@ -198,7 +206,7 @@ def module_tensors(module: Any, source: Path, prefix: str = "") -> dict[str, tor
                     source, f"{prefix}{name} is a {type(tensor).__name__}, not a tensor"
                 )
             tensors[prefix + name] = tensor.detach()
-    for name, child in state.get("_modules", {}).items():
+    for name, child in groups["_modules"].items():
         if child is not None:
             tensors.update(module_tensors(child, source, f"{prefix}{name}."))
     return tensors
