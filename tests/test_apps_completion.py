@@ -192,10 +192,13 @@ def test_sparse_to_dense_shapes_init_and_predict(tmp_path):
     model = create_model("sparse_to_dense_resnet18", input_size=(48, 64)).eval()
     images, sparse = torch.rand(2, 3, 40, 56), torch.zeros(2, 1, 40, 56)
     assert model(images, sparse).shape == (2, 1, 40, 56)  # upsampled to the input size
-    # The depth filter of conv1 starts at zero: at init the samples do not change the output.
+    # variant "fcrn": the depth filter of conv1 starts at zero, so at init the samples do not
+    # change the output; the authors' network ("reference") starts it at random.
     sparse[:, :, ::7, ::5] = 3.0
+    fcrn = create_model("sparse_to_dense_resnet18", variant="fcrn", input_size=(48, 64)).eval()
     with torch.no_grad():
-        assert torch.equal(model(images, sparse), model(images, torch.zeros_like(sparse)))
+        assert torch.equal(fcrn(images, sparse), fcrn(images, torch.zeros_like(sparse)))
+        assert not torch.equal(model(images, sparse), model(images, torch.zeros_like(sparse)))
     loaded = load_model(save_model(model, tmp_path / "s2d"))
     pred = predict(loaded, images, sparse=sparse)
     assert pred.depth.shape == (2, 1, 40, 56) and pred.output_space.value == "metric_depth"

@@ -118,6 +118,8 @@ Crop = FixedCrop | FractionCrop
 
 NYU_EIGEN_CROP = FixedCrop(45, 471, 41, 601, shape=(480, 640))
 NYU_TOOLBOX_CROP = FixedCrop(44, 471, 40, 601, shape=(480, 640))
+SPARSE_TO_DENSE_CROP = FixedCrop(6, 234, 8, 312, shape=(240, 320))
+"""Ma & Karaman 2018 (``nyu_dataloader.val_transform``): centre 228×304 of the 240×320 frame."""
 KITTI_GARG_CROP = FractionCrop(0.40810811, 0.99189189, 0.03594771, 0.96405229)
 KITTI_EIGEN_CROP = FractionCrop(0.3324324, 0.91351351, 0.0359477, 0.96405229)
 
@@ -231,6 +233,13 @@ _PROTOCOLS: tuple[Protocol, ...] = (
         "nyu_fcrn",
         "NYU v2 as FCRN error_metrics.m: no crop, filled GT, pixels pooled over the test set",
         reduction="pixel",
+        gt_variant="filled",
+    ),
+    Protocol(
+        "nyu_sparse_to_dense",
+        "NYU v2 as Ma & Karaman's main.py: the 654 test images resized ½ (nearest) to 240×320, "
+        "centre 228×304 [6:234, 8:312], g > 0, no clamp, per image (Sparse-to-Dense)",
+        crop=SPARSE_TO_DENSE_CROP,
         gt_variant="filled",
     ),
     Protocol(

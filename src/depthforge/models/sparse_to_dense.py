@@ -1,24 +1,50 @@
 """Sparse-to-Dense: Ma & Karaman 2018 (ICRA), "Sparse-to-Dense: Depth Prediction from Sparse
-Depth Samples and a Single Image" — RGB + sparse depth → dense metric depth.
+Depth Samples and a Single Image" — RGB (+ sparse depth) → dense metric depth.
 
-Layout (paper §III-A, Fig. 2; authors' ``models.py::ResNet``): the RGBd input (image and the
-sparse depth map stacked, 4 channels) enters a ResNet whose first convolution takes 4 channels
-(``conv1`` + BN + ReLU + max-pool, then ``layer1``…``layer4``) → 1×1 conv to half the channels +
-BN → four up-projection blocks (Laina et al. 2016; the paper's best decoder, "UpProj") → 3×3
-conv to 1 channel → bilinear upsampling to the input size (``align_corners=False``).
+Layout (paper §III-A, Fig. 2; authors' ``models.py::ResNet`` with ``decoder="upproj"``, the
+decoder of their released NYU models): the input (the image, and for ``modality="rgbd"`` the
+sparse depth in metres stacked as a 4th channel) enters a ResNet (``conv1`` + BN + ReLU +
+max-pool, then ``layer1``…``layer4``) → 1×1 conv to half the channels + BN (``conv2``, ``bn2``) →
+four ``UpProj`` blocks halving the channels (``decoder.layer1..4``) → 3×3 conv to 1 channel
+(``conv3``) → bilinear upsampling to the input size with ``align_corners=True``. Every
+convolution outside the torchvision trunk is bias-free; every BatchNorm has eps 1e-5.
 
-Interface: ``forward(images, sparse)`` with ``images`` ``(B, 3, H, W)`` RGB in [0, 1] and
-``sparse`` ``(B, 1, H, W)`` metres, 0 = no sample; output ``(B, 1, H, W)`` metric depth in metres.
+``UpProj`` block (authors' ``UpProj.UpProjModule``): unpool ×2 (each value at the top-left of
+its 2×2 block, zeros elsewhere), then ``upper_branch`` = 5×5 conv → BN → ReLU → 3×3 conv → BN and
+``bottom_branch`` = 5×5 conv → BN on the same unpooled map; output ReLU(upper + bottom).
+``upsample="fast"`` computes both 5×5 convolutions on the low-res input
+(:func:`~depthforge.models.upprojection.unpool_conv5x5`: the same sums, a quarter of the MACs);
+``"slow"`` runs them literally on the unpooled map.
 
-Deviations: the RGB channels are ImageNet-normalised inside the model (depthforge convention;
-the authors feed [0, 1] RGB); the 4-channel ``conv1`` keeps the ResNet's RGB filters (pretrained
-ones when ``encoder_weights`` is given) and starts its depth filter at zero, where the authors
-initialise the whole new ``conv1`` randomly; no bias in ``conv1`` (torchvision's).
+Input normalisation, as the authors' data loader: RGB/255 (images in [0, 1]), no mean
+subtraction, 228×304 (NYU: 480×640 resized to 240×320, centre-cropped); sparse depth in metres,
+0 = no sample. Output ``(B, 1, H, W)`` metres.
+
+Interface: ``forward(images, sparse)`` with ``images`` ``(B, 3, H, W)`` in [0, 1] and ``sparse``
+``(B, 1, H, W)`` (``modality="rgbd"``, ``takes_sparse`` True), or ``forward(images)``
+(``modality="rgb"``).
+
+Initialisation as the authors' ``weights_init``: the new layers (``conv1``/``bn1`` for RGB-D,
+``conv2``, ``bn2``, decoder, ``conv3``) get convolution weights ~ N(0, 2/(k·k·out)) and BN γ = 1,
+β = 0; the trunk keeps torchvision's initialisation or ``encoder_weights``.
+
+Deviations: the final upsampling goes to the input's size (the authors' ``nn.Upsample`` has a
+fixed ``output_size``; equal at 228×304).
+
+``variant="fcrn"`` is depthforge's earlier approximation of this network, kept so that folders
+saved before ``variant`` existed still load (a saved config without the field means ``"fcrn"``):
+the FCRN-TF up-projection of :class:`~depthforge.models.upprojection.UpProjection` (separate
+up-convolutions with biases per branch, BN eps 1e-4), ImageNet normalisation inside the model,
+``align_corners=False``, and an RGB-D ``conv1`` that keeps the ResNet's RGB filters and starts its
+depth filter at zero. It cannot load the authors' weights.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections import OrderedDict
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -26,22 +52,92 @@ from torch import nn
 
 from depthforge.models.backbones import ImageNetNormalize, ResNetEncoder
 from depthforge.models.base import DepthModel, ModelConfig
-from depthforge.models.upprojection import UpProjection
+from depthforge.models.upprojection import UpProjection, unpool_conv5x5, unpool_top_left
 from depthforge.types import OutputSpace
+
+VARIANTS = ("reference", "fcrn")
+MODALITIES = ("rgbd", "rgb")
 
 
 @dataclasses.dataclass(frozen=True)
 class SparseToDenseConfig(ModelConfig):
     """Attributes (besides ``input_size``/``resize``):
     encoder: ``"resnet50"`` (paper) or ``"resnet18"``/``"resnet34"`` (CPU-sized).
-    upsample: ``"fast"`` or ``"slow"`` up-convolution of the up-projection blocks.
+    upsample: ``"fast"`` or ``"slow"`` computation of the up-convolutions (same result).
     encoder_weights: None, ``"imagenet"`` or a local file (see ``backbones``).
+    modality: ``"rgbd"`` (RGB + sparse depth) or ``"rgb"`` (the image alone).
+    variant: ``"reference"`` (the authors' network) or ``"fcrn"`` (module docstring).
     """
 
     input_size: tuple[int, int] = (228, 304)
     encoder: str = "resnet50"
     upsample: str = "fast"
     encoder_weights: str | None = None
+    modality: str = "rgbd"
+    variant: str = "reference"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.modality not in MODALITIES:
+            raise ValueError(f"modality must be one of {MODALITIES}, got {self.modality!r}")
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        if self.upsample not in ("fast", "slow"):
+            raise ValueError(f"upsample must be 'fast' or 'slow', got {self.upsample!r}")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SparseToDenseConfig:
+        """As :meth:`ModelConfig.from_dict`; a config saved before ``variant`` existed is
+        ``"fcrn"`` (the architecture it was saved with)."""
+        return super().from_dict({"variant": "fcrn", **data})
+
+
+def init_like_authors(module: nn.Module) -> None:
+    """The authors' ``weights_init``, for ``module.apply``: conv weights ~ N(0, 2/(k_h·k_w·out)),
+    conv biases 0; BatchNorm γ = 1, β = 0."""
+    if isinstance(module, nn.Conv2d):
+        fan = module.kernel_size[0] * module.kernel_size[1] * module.out_channels
+        nn.init.normal_(module.weight, 0.0, math.sqrt(2.0 / fan))
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)
+
+
+class UpProjBlock(nn.Module):
+    """The authors' ``UpProj.UpProjModule`` (module docstring): ``(B, C, H, W)`` →
+    ``(B, C // 2, 2H, 2W)``; submodule names as theirs."""
+
+    def __init__(self, in_channels: int, upsample: str = "fast"):
+        super().__init__()
+        out = in_channels // 2
+        self.upsample = upsample
+        self.upper_branch = nn.Sequential(
+            OrderedDict(
+                conv1=nn.Conv2d(in_channels, out, kernel_size=5, padding=2, bias=False),
+                batchnorm1=nn.BatchNorm2d(out),
+                relu=nn.ReLU(),
+                conv2=nn.Conv2d(out, out, kernel_size=3, padding=1, bias=False),
+                batchnorm2=nn.BatchNorm2d(out),
+            )
+        )
+        self.bottom_branch = nn.Sequential(
+            OrderedDict(
+                conv=nn.Conv2d(in_channels, out, kernel_size=5, padding=2, bias=False),
+                batchnorm=nn.BatchNorm2d(out),
+            )
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Both branches start with a 5×5 conv of the same unpooled map: run them as one.
+        weight = torch.cat([self.upper_branch.conv1.weight, self.bottom_branch.conv.weight])
+        if self.upsample == "slow" or torch.onnx.is_in_onnx_export():
+            upper, bottom = F.conv2d(unpool_top_left(x), weight, padding=2).chunk(2, dim=1)
+        else:
+            upper, bottom = unpool_conv5x5(x, weight).chunk(2, dim=1)
+        upper = self.upper_branch[1:](upper)
+        return torch.relu(upper + self.bottom_branch.batchnorm(bottom))
 
 
 def rgbd_stem_conv(rgb_conv: nn.Conv2d) -> nn.Conv2d:
@@ -79,33 +175,62 @@ def resize_sparse(sparse: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 class SparseToDense(DepthModel):
-    """RGBd ResNet-UpProj (module docstring); ``forward(images, sparse) -> (B, 1, H, W)`` metres.
+    """Sparse-to-Dense ResNet-UpProj (module docstring); ``forward(images[, sparse])`` →
+    ``(B, 1, H, W)`` metres.
 
-    Class attribute ``takes_sparse = True`` tells :func:`depthforge.models.predict.predict`, the
-    completion app and the completion strategy to pass the sparse depth.
+    ``takes_sparse`` (True for ``modality="rgbd"``) tells :func:`depthforge.models.predict.predict`,
+    the completion app and the completion strategy to pass the sparse depth.
     """
 
     config_class = SparseToDenseConfig
     output_space = OutputSpace.METRIC_DEPTH
-    takes_sparse = True
 
     def __init__(self, config: SparseToDenseConfig | None = None):
         super().__init__(config or SparseToDenseConfig())
         cfg = self.config
-        self.normalize = ImageNetNormalize()
+        self.takes_sparse = cfg.modality == "rgbd"
+        reference = cfg.variant == "reference"
+        if not reference:
+            self.normalize = ImageNetNormalize()
         self.encoder = ResNetEncoder(cfg.encoder, cfg.encoder_weights)
-        self.encoder.stem[0] = rgbd_stem_conv(self.encoder.stem[0])
         channels = self.encoder.out_channels // 2
         self.bottleneck = nn.Sequential(
             nn.Conv2d(self.encoder.out_channels, channels, kernel_size=1, bias=False),
             nn.BatchNorm2d(channels),
         )
-        self.decoder = nn.Sequential(
-            *(UpProjection(channels >> i, channels >> (i + 1), cfg.upsample) for i in range(4))
-        )
+        if reference:
+            self.decoder = nn.Sequential(
+                OrderedDict(
+                    (f"layer{i + 1}", UpProjBlock(channels >> i, cfg.upsample)) for i in range(4)
+                )
+            )
+        else:
+            self.decoder = nn.Sequential(
+                *(UpProjection(channels >> i, channels >> (i + 1), cfg.upsample) for i in range(4))
+            )
         self.head = nn.Conv2d(channels >> 4, 1, kernel_size=3, padding=1, bias=False)
+        if self.takes_sparse:
+            if reference:
+                self.encoder.stem[0] = nn.Conv2d(4, 64, 7, stride=2, padding=3, bias=False)
+                self.encoder.stem[1] = nn.BatchNorm2d(64)
+                self.encoder.stem[:2].apply(init_like_authors)
+            else:
+                self.encoder.stem[0] = rgbd_stem_conv(self.encoder.stem[0])
+        if reference:
+            for part in (self.bottleneck, self.decoder, self.head):
+                part.apply(init_like_authors)
 
-    def forward(self, images: torch.Tensor, sparse: torch.Tensor) -> torch.Tensor:
-        x = torch.cat([self.normalize(images), sparse], dim=1)
+    def forward(self, images: torch.Tensor, sparse: torch.Tensor | None = None) -> torch.Tensor:
+        if self.takes_sparse != (sparse is not None):
+            raise ValueError(
+                f"Sparse-to-Dense ({self.config.modality}) "
+                + ("needs sparse depth" if self.takes_sparse else "takes no sparse depth")
+            )
+        reference = self.config.variant == "reference"
+        x = images if reference else self.normalize(images)
+        if sparse is not None:
+            x = torch.cat([x, sparse], dim=1)
         depth = self.head(self.decoder(self.bottleneck(self.encoder(x))))
-        return F.interpolate(depth, size=images.shape[-2:], mode="bilinear", align_corners=False)
+        return F.interpolate(
+            depth, size=images.shape[-2:], mode="bilinear", align_corners=reference
+        )
