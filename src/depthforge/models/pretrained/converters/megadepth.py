@@ -34,7 +34,9 @@ def hourglass_state(
         try:
             name = release_key(key)
         except KeyError as exc:
-            raise DataError(source, f"unexpected tensor {prefix + key!r} for the hourglass") from exc
+            raise DataError(
+                source, f"unexpected tensor {prefix + key!r} for the hourglass"
+            ) from exc
         state[name] = value.float()
         if name.endswith(".running_var"):
             state[name.removesuffix("running_var") + "num_batches_tracked"] = torch.tensor(0)
