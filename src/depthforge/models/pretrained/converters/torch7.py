@@ -45,6 +45,11 @@ def _field(module: Any, name: str) -> Any:
     return module[name]
 
 
+def _present(value: Any) -> bool:
+    """False for a nil field or an empty tensor (how Torch writes an absent parameter)."""
+    return value is not None and not (isinstance(value, np.ndarray) and value.size == 0)
+
+
 def _children(module: Any) -> list[Any]:
     modules = _field(module, "modules")
     if modules is None:
@@ -79,7 +84,7 @@ def positional_parameters(root: Any, source: Path) -> Iterator[tuple[str, torch.
             if weight.numel() != int(np.prod(shape)):
                 raise DataError(source, f"{path}weight has {weight.numel()} values, not {shape}")
             yield f"{path}weight", weight.reshape(shape)
-            if _field(module, "bias") is not None:
+            if _present(_field(module, "bias")):
                 yield f"{path}bias", _tensor(_field(module, "bias"), f"{path}bias", source)
         elif kind == "SpatialBatchNormalization":
             yield from _batchnorm(module, path, source)
@@ -89,14 +94,14 @@ def positional_parameters(root: Any, source: Path) -> Iterator[tuple[str, torch.
 
 
 def _batchnorm(module: Any, path: str, source: Path) -> Iterator[tuple[str, torch.Tensor]]:
-    if _field(module, "weight") is not None:
+    if _present(_field(module, "weight")):
         yield f"{path}weight", _tensor(_field(module, "weight"), f"{path}weight", source)
         yield f"{path}bias", _tensor(_field(module, "bias"), f"{path}bias", source)
     yield (
         f"{path}running_mean",
         _tensor(_field(module, "running_mean"), f"{path}running_mean", source),
     )
-    if _field(module, "running_var") is not None:
+    if _present(_field(module, "running_var")):
         var = _tensor(_field(module, "running_var"), f"{path}running_var", source)
     else:
         inverse_std = _tensor(_field(module, "running_std"), f"{path}running_var", source)
