@@ -165,6 +165,7 @@ def test_sfmlearner_checkpoint_converts_exactly(tmp_path):
     torch.save({"epoch": 7, "state_dict": state}, path)
     model = create_model("sfmlearner_dispnet").eval()
     load_checked_state(model, CONVERTERS["sfmlearner_pth"](path), path)
+    path.unlink()  # 126 MB
     image = torch.rand(1, 3, 64, 96, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         output, expected = model(image), sfmlearner_forward(state, image)
@@ -180,6 +181,7 @@ def test_ddvo_state_dict_converts_exactly(tmp_path):
     path = tmp_path / "ddvo.pth"
     torch.save(state, path)
     converted = CONVERTERS["ddvo_pth"](path)
+    path.unlink()  # 112 MB
     image = torch.rand(1, 3, 64, 160, generator=torch.Generator().manual_seed(4))
     for align_corners in (True, False):
         model = create_model("ddvo_vgg", align_corners=align_corners).eval()
