@@ -10,12 +10,15 @@ from typing import Any, NamedTuple
 
 from depthforge.errors import UnknownNameError
 from depthforge.models.base import DepthModel, ModelConfig
+from depthforge.models.ddvo import DDVOConfig, DDVODepthNet
 from depthforge.models.eigen2014 import Eigen2014, Eigen2014Config
 from depthforge.models.eigen2015 import Eigen2015, Eigen2015Config
 from depthforge.models.fcrn import FCRN, FCRNConfig
+from depthforge.models.hourglass import DIWHourglass, HourglassConfig, MegaDepthHourglass
 from depthforge.models.monodepth2 import Monodepth2, Monodepth2Config
 from depthforge.models.posenet import PoseNet, PoseNetConfig
 from depthforge.models.resflow import ResFlowNet, ResFlowNetConfig
+from depthforge.models.sfmlearner import SfMLearnerConfig, SfMLearnerDispNet
 from depthforge.models.sparse_to_dense import SparseToDense, SparseToDenseConfig
 from depthforge.models.two_stream import TwoStream, TwoStreamConfig
 
@@ -47,6 +50,10 @@ MODELS: dict[str, ModelSpec] = {
     "posenet": ModelSpec(PoseNet, PoseNetConfig(num_frames=2)),
     "posenet_3frames": ModelSpec(PoseNet, PoseNetConfig(num_frames=3)),
     "resflownet": ModelSpec(ResFlowNet, ResFlowNetConfig()),
+    "diw_hourglass": ModelSpec(DIWHourglass, HourglassConfig()),
+    "megadepth_hourglass": ModelSpec(MegaDepthHourglass, HourglassConfig(input_size=(384, 512))),
+    "sfmlearner_dispnet": ModelSpec(SfMLearnerDispNet, SfMLearnerConfig()),
+    "ddvo_vgg": ModelSpec(DDVODepthNet, DDVOConfig()),
 }
 
 ARCHITECTURES: dict[str, type[DepthModel]] = {

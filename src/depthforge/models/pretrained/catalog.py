@@ -1,4 +1,8 @@
-"""The released checkpoints depthforge can load by name (records only; nothing is fetched here)."""
+"""The released checkpoints depthforge knows, as :class:`PretrainedWeights` records.
+
+Numbers under ``results`` are the ones printed by the named source; where they were taken from
+memory of the paper and not re-read from its table, ``notes`` says so.
+"""
 
 from __future__ import annotations
 
@@ -57,7 +61,7 @@ def sparse_to_dense_nyu(modality: str, samples: int, metrics: dict[str, float], 
     )
 
 
-_RECORDS: tuple[PretrainedWeights, ...] = (
+SPARSE_TO_DENSE_RECORDS: tuple[PretrainedWeights, ...] = (
     sparse_to_dense_nyu(
         "rgb",
         0,
@@ -72,4 +76,183 @@ _RECORDS: tuple[PretrainedWeights, ...] = (
     ),
 )
 
-PRETRAINED: dict[str, PretrainedWeights] = {record.name: record for record in _RECORDS}
+MEGADEPTH_MODELS = "http://www.cs.cornell.edu/projects/megadepth/dataset/models/"
+MEGADEPTH_PAPER = "Li & Snavely 2018, MegaDepth: Learning Single-View Depth Prediction from Internet Photos (CVPR)"
+DIW_ARCHIVE = (
+    "https://vl-lab.eecs.umich.edu/data/nips2016/hourglass3.tar.gz",
+    "https://drive.google.com/uc?export=download&id=0B02I7-1fYj-cc3RxQ1dvV29tZ0k",
+)
+DIW_PAPER = "Chen, Fu, Yang & Deng 2016, Single-Image Depth Perception in the Wild (NIPS)"
+DIW_NOTES = (
+    "One model of the authors' hourglass3.tar.gz (with the other three; the archive is downloaded "
+    "once). Input 240×320 RGB in [0, 1]; output relative depth, larger = farther, defined only up "
+    "to a monotone transform."
+)
+UNVERIFIED = "Paper numbers recalled, not re-read from the table: check them before citing."
+
+RECORDS: tuple[PretrainedWeights, ...] = (
+    PretrainedWeights(
+        name="megadepth",
+        model="megadepth_hourglass",
+        urls=(MEGADEPTH_MODELS + "best_generalization_net_G.pth",),
+        file_name="best_generalization_net_G.pth",
+        release_format="megadepth_pth",
+        paper=MEGADEPTH_PAPER,
+        training_data="MegaDepth v1 (Internet photo collections: MVS depth and ordinal labels), "
+        "starting from DIW-trained weights",
+        output_space=OutputSpace.SCALE_INVARIANT_DEPTH,
+        licence="MIT",
+        commercial_use=True,
+        size_mb=21.5,
+        notes="The authors' general-purpose model (their README: trained on top of DIW weights, "
+        "may perform better than the paper's model; compare against megadepth_vanilla). "
+        "Demo input 384×512; the network outputs log depth up to scale: resize it in log depth.",
+    ),
+    PretrainedWeights(
+        name="megadepth_vanilla",
+        model="megadepth_hourglass",
+        urls=(MEGADEPTH_MODELS + "best_vanila_net_G.pth",),
+        file_name="best_vanila_net_G.pth",
+        release_format="megadepth_pth",
+        paper=MEGADEPTH_PAPER,
+        training_data="MegaDepth v1 (Internet photo collections: MVS depth and ordinal labels)",
+        output_space=OutputSpace.SCALE_INVARIANT_DEPTH,
+        licence="MIT",
+        commercial_use=True,
+        size_mb=21.5,
+        notes="The model of the paper's MegaDepth test-split evaluation (SI-RMSE, SDR; no "
+        "depthforge protocol yet). Output log depth up to scale: resize it in log depth.",
+    ),
+    PretrainedWeights(
+        name="sfmlearner_kitti",
+        model="sfmlearner_dispnet",
+        urls=(
+            "https://github.com/ClementPinard/SfmLearner-Pytorch/raw/master/weights/"
+            "dispnet_model_best.pth.tar",
+        ),
+        file_name="dispnet_model_best.pth.tar",
+        # sha256 and size from the repository's Git LFS pointer of the file.
+        sha256="b497c19a05df01b287c7d6be534acee7f99560343506044705363b7c630cf2cb",
+        release_format="sfmlearner_pth",
+        paper="Zhou, Brown, Snavely & Lowe 2017, Unsupervised Learning of Depth and Ego-Motion "
+        "from Video (CVPR); PyTorch port by C. Pinard",
+        training_data="KITTI raw, Eigen split training scenes, monocular 5-frame snippets",
+        output_space=OutputSpace.SCALE_INVARIANT_DEPTH,
+        licence="MIT",
+        commercial_use=True,
+        size_mb=126.4,
+        results=(
+            PaperResult(
+                protocol="kitti_eigen",
+                metrics={
+                    "abs_rel": 0.181,
+                    "sq_rel": 1.341,
+                    "rmse": 6.236,
+                    "rmse_log": 0.262,
+                    "d1": 0.733,
+                    "d2": 0.901,
+                    "d3": 0.964,
+                },  # fmt: skip
+                source="SfmLearner-Pytorch README, 'Depth Results' (this checkpoint)",
+                align="median",
+            ),
+        ),
+        notes="The PyTorch port's checkpoint, not the TensorFlow original of the paper (whose "
+        "Table 1 reports abs_rel 0.208 for KITTI-only training; recalled, check before citing). "
+        "Input 128×416; disparity = 10·sigmoid + 0.01, depth up to scale: median-scale it; "
+        "resize predictions as disparity.",
+    ),
+    PretrainedWeights(
+        name="ddvo_kitti",
+        model="ddvo_vgg",
+        urls=("https://drive.google.com/uc?export=download&id=1SJWLfA7kqpERj_U2gYXl7Vuy1eQyOO_K",),
+        file_name="ddvo_posenet_ddvo_cs_k.pth",
+        release_format="ddvo_pth",
+        paper="Wang, Buenaposada, Zhu & Lucey 2018, Learning Depth from Monocular Videos using "
+        "Direct Methods (CVPR)",
+        training_data="Cityscapes, then KITTI raw (Eigen split training scenes), monocular video",
+        output_space=OutputSpace.SCALE_INVARIANT_DEPTH,
+        licence="BSD-3-Clause",
+        commercial_use=True,
+        size_mb=112.4,
+        results=(
+            PaperResult(
+                protocol="kitti_eigen",
+                metrics={
+                    "abs_rel": 0.148,
+                    "sq_rel": 1.187,
+                    "rmse": 5.496,
+                    "rmse_log": 0.226,
+                    "d1": 0.812,
+                    "d2": 0.938,
+                    "d3": 0.975,
+                },  # fmt: skip
+                source="Table 1, PoseNet+DDVO (CS+K)",
+                align="median",
+            ),
+        ),
+        notes="The authors' 'Posenet-DDVO(CS+K)' depth network (Google Drive; the file name in "
+        "the cache is ours). Input 128×416; inverse depth = 10·sigmoid + 0.01, depth up to "
+        "scale: median-scale it; resize predictions as disparity. " + UNVERIFIED,
+    ),
+    PretrainedWeights(
+        name="diw_hourglass_diw",
+        model="diw_hourglass",
+        urls=DIW_ARCHIVE,
+        file_name="hourglass3.tar.gz",
+        release_format="diw_tgz_diw",
+        paper=DIW_PAPER,
+        training_data="DIW training set (relative depth of one point pair per image), from scratch",
+        output_space=OutputSpace.ORDINAL,
+        licence="BSD-3-Clause",
+        commercial_use=True,
+        size_mb=None,
+        results=(
+            PaperResult(
+                protocol="diw", metrics={"whdr": 0.2214}, source="Table 2, Ours_DIW", align=None
+            ),
+        ),
+        notes="The paper's 'Ours_DIW' (AMT_from_scratch_1e-4_release/Best_model_period1.t7). "
+        + DIW_NOTES
+        + " "
+        + UNVERIFIED,
+    ),
+    PretrainedWeights(
+        name="diw_hourglass_nyu_diw",
+        model="diw_hourglass",
+        urls=DIW_ARCHIVE,
+        file_name="hourglass3.tar.gz",
+        release_format="diw_tgz_nyu_diw",
+        paper=DIW_PAPER,
+        training_data="NYU Depth v2 relative depth (full training set), fine-tuned on DIW",
+        output_space=OutputSpace.ORDINAL,
+        licence="BSD-3-Clause",
+        commercial_use=True,
+        results=(
+            PaperResult(
+                protocol="diw", metrics={"whdr": 0.1439}, source="Table 2, Ours_NYU_DIW", align=None
+            ),
+        ),
+        notes="The paper's 'Ours_NYU_DIW' (AMT_from_205315_1e-4_release/Best_model_period2.t7). "
+        + DIW_NOTES
+        + " "
+        + UNVERIFIED,
+    ),
+    PretrainedWeights(
+        name="diw_hourglass_nyu",
+        model="diw_hourglass",
+        urls=DIW_ARCHIVE,
+        file_name="hourglass3.tar.gz",
+        release_format="diw_tgz_nyu_full",
+        paper=DIW_PAPER,
+        training_data="NYU Depth v2 relative depth, full training set (point pairs from the depth)",
+        output_space=OutputSpace.ORDINAL,
+        licence="BSD-3-Clause",
+        commercial_use=True,
+        notes="The paper's 'Ours_Full' (1e-3_Drop_205315_NYU_fs_c9/Best_model_period1.t7), "
+        "evaluated by the paper on NYU with WKDR (no depthforge protocol). " + DIW_NOTES,
+    ),
+    *SPARSE_TO_DENSE_RECORDS,
+)
+
+PRETRAINED: dict[str, PretrainedWeights] = {record.name: record for record in RECORDS}

@@ -31,7 +31,8 @@ class MegaDepthMixed:
     image's own resolution) get depth terms, the others their ordinal pairs.
 
     Args:
-        output_space: what the model outputs (converted to log depth for the loss).
+        output_space: what the model outputs (converted to log depth for the loss, unless the
+            output carries ``log_depth``).
         threshold: the Euclidean share (0.30).
         loss_kwargs: ``alpha``, ``beta``, ``scales``, ``step``, ``normalization``, ``tau``.
     """
@@ -43,11 +44,17 @@ class MegaDepthMixed:
     def __call__(
         self, model: torch.nn.Module, batch: Batch
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        pred = depth_output(model(batch.image))
-        size = tuple(pred.shape[-2:])
+        output = model(batch.image)
+        # A network that predicts log depth up to scale (MegaDepth's hourglass) hands it over
+        # as ``log_depth``: every term of the loss is invariant to its additive constant.
+        pred_log = getattr(output, "log_depth", None)
+        if pred_log is None:
+            pred_log = convert_prediction(
+                depth_output(output), self.output_space, OutputSpace.LOG_DEPTH
+            )
+        size = tuple(pred_log.shape[-2:])
         euclidean = is_euclidean_image(batch.mask, self.threshold)
         gt, mask = target_at(batch.depth, batch.mask, size)
-        pred_log = convert_prediction(pred, self.output_space, OutputSpace.LOG_DEPTH)
         pairs = None
         if batch.pairs is not None:
             pairs = pairs_at(batch.pairs, tuple(batch.image.shape[-2:]), size)

@@ -139,9 +139,10 @@ class MonocularVideo(nn.Module):
         seed: seeds the tie-breaking noise of auto-masking.
 
     ``forward(model, batch) -> (loss, logs)``: ``model`` returns a record with ``disparities``
-    (four sigmoid maps, scale 0 first) and has ``to_depth`` (e.g.
-    :class:`~depthforge.models.monodepth2.Monodepth2`); ``batch`` carries ``image``, ``K`` and
-    ``neighbours`` ``(B, S, 3, H, W)``.
+    (one map per scale, scale 0 first) and has ``to_depth`` (e.g.
+    :class:`~depthforge.models.monodepth2.Monodepth2` with four sigmoid maps, or SfMLearner's and
+    DDVO's networks, :class:`~depthforge.models.disparity.DisparityNet`, with four and five
+    bounded disparities); ``batch`` carries ``image``, ``K`` and ``neighbours`` ``(B, S, 3, H, W)``.
     """
 
     def __init__(
