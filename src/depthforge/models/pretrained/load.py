@@ -164,13 +164,16 @@ def convert_into_cache(record: PretrainedWeights, release: Path, folder: Path) -
     return folder
 
 
-def resolve_model(model: str | Path) -> DepthModel:
-    """A saved model folder, or a pretrained name (downloaded and converted on first use)."""
+def resolve_model(model: str | Path, *, weights: str | Path | None = None) -> DepthModel:
+    """A saved model folder, or a pretrained name (downloaded and converted on first use, or
+    converted from ``weights``, its release file downloaded by hand)."""
     path = Path(model)
+    if str(model) in PRETRAINED and not path.is_dir():
+        return load_pretrained(str(model), weights=weights)
+    if weights is not None:
+        raise DepthforgeError("--weights goes with a pretrained name, not a model folder")
     if path.is_dir():
         return load_model(path)
-    if str(model) in PRETRAINED:
-        return load_pretrained(str(model))
     if path.exists():
         raise DataError(path, "not a model folder")
     raise DepthforgeError(

@@ -62,4 +62,8 @@ def convert_monodepth2_zip(path: Path) -> dict[str, torch.Tensor]:
     """
     files = read_zip_members(Path(path), REQUIRED)
     encoder = {k: v for k, v in files["encoder.pth"].items() if isinstance(v, torch.Tensor)}
-    return monodepth2_state_dict(encoder, files["depth.pth"])
+    state = monodepth2_state_dict(encoder, files["depth.pth"])
+    for key in [k for k in state if k.endswith(".running_mean")]:
+        # BN counters that files saved before PyTorch 0.4.1 lack; unused at inference
+        state.setdefault(key.replace("running_mean", "num_batches_tracked"), torch.tensor(0))
+    return state
