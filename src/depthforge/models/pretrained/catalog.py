@@ -7,6 +7,8 @@ source field says where); other columns are left out rather than recalled.
 
 from __future__ import annotations
 
+import re
+
 from depthforge.models.pretrained.record import PaperResult, PretrainedWeights
 from depthforge.types import OutputSpace
 
@@ -30,9 +32,12 @@ MONODEPTH2_RELEASES = {
     "mono+stereo_1024x320": ("cdc5fc9b23513c07d5b19235d9ef08f7", "mono+stereo", 0.106, 0.876),
 }
 TRAINING = {
-    "mono": "KITTI raw, Zhou et al. split, monocular video (ImageNet-pretrained encoder)",
-    "stereo": "KITTI raw, Eigen-Zhou split, stereo pairs (ImageNet-pretrained encoder)",
-    "mono+stereo": "KITTI raw, Eigen-Zhou split, stereo video (ImageNet-pretrained encoder)",
+    kind: f"KITTI raw, eigen_zhou training split, {how} (ImageNet-pretrained encoder)"
+    for kind, how in (
+        ("mono", "monocular video"),
+        ("stereo", "stereo pairs"),
+        ("mono+stereo", "stereo video"),
+    )
 }
 
 
@@ -104,3 +109,28 @@ RECORDS: tuple[PretrainedWeights, ...] = (
 
 PRETRAINED: dict[str, PretrainedWeights] = {record.name: record for record in RECORDS}
 """Pretrained name → record."""
+
+
+def catalog_markdown() -> str:
+    """The README's table of pretrained models, generated from ``PRETRAINED`` (a test keeps the
+    README in step)."""
+    lines = [
+        "| name | paper | training data | output space | licence | paper numbers |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in PRETRAINED.values():
+        space = r.output_space.value + (
+            f" (×{r.metric_scale:g} to metres)" if r.metric_scale else ""
+        )
+        licence = r.licence if r.commercial_use else f"**{r.licence}**"
+        numbers = "; ".join(
+            f"`{p.protocol}`{f' ({p.align} scaling)' if p.align else ''}: "
+            + ", ".join(f"{k} {v:g}" for k, v in p.metrics.items())
+            for p in r.results
+        )
+        year = re.search(r"\b(19|20)\d\d\b", r.paper)
+        paper = r.paper.split(",")[0].split(" ")[0] + " et al." + (f" {year[0]}" if year else "")
+        lines.append(
+            f"| `{r.name}` | {paper} | {r.training_data} | {space} | {licence} | {numbers} |"
+        )
+    return "\n".join(lines) + "\n"
