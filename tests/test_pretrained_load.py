@@ -26,7 +26,7 @@ from depthforge.models import create_model
 from depthforge.models.io import load_model
 from depthforge.models.pretrained import catalog
 from depthforge.models.pretrained.converters import CONVERTERS
-from depthforge.models.pretrained.load import load_pretrained
+from depthforge.models.pretrained.load import load_pretrained, resolve_model
 from depthforge.types import OutputSpace
 
 NAME = "monodepth2_mono_640x192"
@@ -285,3 +285,13 @@ def test_reproduce_scores_a_pretrained_model_and_writes_eval_json(
     result = json.loads(json_path.read_text())
     assert result["n_images"] == 2 and result["protocol"]["name"] == "dense"
     assert result["settings"]["alignment"] == "median"
+
+
+def test_weights_file_is_converted_instead_of_downloading(cache, release, monkeypatch):
+    monkeypatch.setenv("DEPTHFORGE_OFFLINE", "1")
+    model = load_pretrained(NAME, weights=release[0])
+    assert model.config.input_size == (192, 640) and (cache / "models" / NAME).is_dir()
+    with pytest.raises(DepthforgeError, match="--weights goes with a pretrained name"):
+        resolve_model(cache / "models" / NAME, weights=release[0])
+    with pytest.raises(DepthforgeError, match="neither a saved model folder nor a pretrained"):
+        resolve_model("no_such_model")

@@ -43,7 +43,10 @@ def tf_same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
 
 
 class TFSameMaxPool(nn.Module):
-    """``tf.nn.max_pool(x, k, s, padding='SAME')``: ``(B, C, H, W)`` → ``(B, C, ⌈H/s⌉, ⌈W/s⌉)``."""
+    """``tf.nn.max_pool(x, k, s, padding='SAME')``: ``(B, C, H, W)`` → ``(B, C, ⌈H/s⌉, ⌈W/s⌉)``.
+
+    The padding depends on the input size; an ONNX export records it for the export size.
+    """
 
     def __init__(self, kernel: int = 3, stride: int = 2):
         super().__init__()

@@ -60,7 +60,7 @@ def monodepth2_record(release: str) -> PretrainedWeights:
         licence=MONODEPTH2_LICENCE,
         commercial_use=False,
         metric_scale=STEREO_SCALE if metric else None,
-        size_mb=None,
+        size_mb=99.0,  # README: mono+stereo_640x192; every zip holds the same four networks
         results=(
             PaperResult(
                 protocol="kitti_eigen",
@@ -95,6 +95,7 @@ RECORDS: tuple[PretrainedWeights, ...] = (
         output_space=OutputSpace.METRIC_DEPTH,
         licence="Simplified BSD",
         commercial_use=True,
+        size_mb=255.0,  # 63,633,665 float32 values (parameters and BN statistics)
         results=(
             PaperResult(
                 protocol="nyu_fcrn",
