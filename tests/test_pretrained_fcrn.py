@@ -40,6 +40,7 @@ def converted(tmp_path_factory):
     ref.save_release(path, ops)
     model = create_model("fcrn_resnet50_tf")
     load_checked_state(model, CONVERTERS["fcrn_tf_npy"](path), path)
+    path.unlink()  # 255 MB
     # 64 rows: conv1 gives 32 (even → TF pads the max-pool only below); 97 cols: 49 (odd)
     images = np.random.default_rng(0).uniform(0, 1, (2, 64, 97, 3))
     ops64 = {op: {k: v.astype(np.float64) for k, v in p.items()} for op, p in ops.items()}
