@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import shutil
 import sys
 import threading
 import zipfile
@@ -55,7 +56,8 @@ def release(tmp_path_factory):
         archive.writestr("mono_640x192/depth.pth", torch_bytes(decoder))
         archive.writestr("mono_640x192/pose_encoder.pth", torch_bytes({}))
         archive.writestr("mono_640x192/pose.pth", torch_bytes({}))
-    return path, encoder, decoder
+    yield path, encoder, decoder
+    path.unlink()
 
 
 @pytest.fixture
@@ -66,7 +68,8 @@ def cache(tmp_path, monkeypatch, release):
     md5 = hashlib.md5(release[0].read_bytes()).hexdigest()
     record = dataclasses.replace(catalog.PRETRAINED[NAME], md5=md5)
     monkeypatch.setitem(catalog.PRETRAINED, NAME, record)
-    return tmp_path / "cache"
+    yield tmp_path / "cache"
+    shutil.rmtree(tmp_path / "cache", ignore_errors=True)  # ~60 MB per converted model
 
 
 def place_by_hand(cache, release) -> None:
@@ -245,6 +248,7 @@ def test_convert_command_writes_a_model_folder(release, tmp_path, monkeypatch, c
     assert model.config.metric_scale == 5.4 and model.output_space is OutputSpace.METRIC_DEPTH
     code, _, err = run_cli(monkeypatch, capsys, *args, "--name", "monodepth2_stereo_640x192")
     assert code == 2 and "--overwrite" in err
+    shutil.rmtree(out)
 
 
 def test_models_lists_the_pretrained_names_with_licence_and_numbers(monkeypatch, capsys):

@@ -41,7 +41,7 @@ def models() -> None:
     """List the architectures (for recipes and `create_model`) and the published pretrained
     models (for --model NAME): paper, training data, output space, licence, size, paper numbers."""
     from depthforge.models import MODELS
-    from depthforge.models.pretrained.catalog import PRETRAINED
+    from depthforge.models.pretrained.catalog import PRETRAINED, short_citation
 
     arch = Table(title="architectures")
     for column in ("name", "class", "output space"):
@@ -61,7 +61,7 @@ def models() -> None:
         size = f"{record.size_mb:.0f} MB" if record.size_mb else "?"
         table.add_row(
             f"[bold]{record.name}[/]",
-            record.paper,
+            short_citation(record.paper),
             record.training_data,
             space,
             licence,

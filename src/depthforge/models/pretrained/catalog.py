@@ -112,6 +112,12 @@ PRETRAINED: dict[str, PretrainedWeights] = {record.name: record for record in RE
 """Pretrained name → record."""
 
 
+def short_citation(paper: str) -> str:
+    """``"Laina, Rupprecht, … 2016, Deeper …"`` → ``"Laina et al. 2016"``."""
+    year = re.search(r"\b(19|20)\d\d\b", paper)
+    return paper.split(",")[0].split(" ")[0] + " et al." + (f" {year[0]}" if year else "")
+
+
 def catalog_markdown() -> str:
     """The README's table of pretrained models, generated from ``PRETRAINED`` (a test keeps the
     README in step)."""
@@ -129,9 +135,7 @@ def catalog_markdown() -> str:
             + ", ".join(f"{k} {v:g}" for k, v in p.metrics.items())
             for p in r.results
         )
-        year = re.search(r"\b(19|20)\d\d\b", r.paper)
-        paper = r.paper.split(",")[0].split(" ")[0] + " et al." + (f" {year[0]}" if year else "")
         lines.append(
-            f"| `{r.name}` | {paper} | {r.training_data} | {space} | {licence} | {numbers} |"
+            f"| `{r.name}` | {short_citation(r.paper)} | {r.training_data} | {space} | {licence} | {numbers} |"
         )
     return "\n".join(lines) + "\n"

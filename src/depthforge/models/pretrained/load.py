@@ -22,7 +22,7 @@ from typing import Any
 
 from depthforge.errors import DataError, DepthforgeError
 from depthforge.io.download import cache_dir as default_cache_dir
-from depthforge.io.download import download, file_digest, say
+from depthforge.io.download import download, file_digest, is_offline, say
 from depthforge.models.base import DepthModel
 from depthforge.models.io import (
     CONFIG_FILE,
@@ -47,12 +47,11 @@ def get_record(name: str) -> PretrainedWeights:
     return PRETRAINED[name]
 
 
-def convert_hint(record: PretrainedWeights) -> str:
-    """How to convert a hand-downloaded release file (appended to download errors)."""
+def convert_hint(record: PretrainedWeights, target: Path) -> str:
+    """How to use a hand-downloaded release file (appended to download errors)."""
     return (
         f"then run `depthforge convert FILE --from {record.release_format} --out FOLDER "
-        f"--name {record.name}` and use --model FOLDER, or place the file at "
-        f"downloads/{record.file_name} in the cache"
+        f"--name {record.name}` and use --model FOLDER, or place the file at {target}"
     )
 
 
@@ -136,14 +135,15 @@ def load_pretrained(
     elif weights is not None:
         raise DataError(release, "release file not found")
     else:
-        say(licence_notice(record))
+        if not is_offline():
+            say(licence_notice(record))
         download(
             record.urls,
             release,
             sha256=record.sha256,
             md5=record.md5,
             progress=progress,
-            hint=convert_hint(record),
+            hint=convert_hint(record, release),
         )
     return load_model(convert_into_cache(record, release, folder))
 
