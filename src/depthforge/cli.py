@@ -46,7 +46,10 @@ OptionOpt = Annotated[
 DepthFileOpt = Annotated[
     Path | None, typer.Option(help="Depth file registered to IMAGE (metres once decoded).")
 ]
-ModelDirOpt = Annotated[Path | None, typer.Option(help="A saved model folder, instead of --depth.")]
+ModelDirOpt = Annotated[
+    Path | None,
+    typer.Option(help="A saved model folder or a pretrained name, instead of --depth."),
+]
 DepthKindOpt = Annotated[
     str | None,
     typer.Option(
@@ -487,8 +490,13 @@ def predict(
         list[Path] | None, typer.Argument(help="Images, videos and/or folders of them.")
     ] = None,
     model: Annotated[
-        Path, typer.Option(help="A saved model folder (config.json + model.safetensors).")
+        str,
+        typer.Option(help="A saved model folder, or a pretrained name (`depthforge models`)."),
     ] = ...,
+    weights: Annotated[
+        Path | None,
+        typer.Option(help="With a pretrained name: its release file, downloaded by hand."),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("predictions"),
     fmt: Annotated[
         str,
@@ -512,8 +520,18 @@ def predict(
     """Predict depth at each input's resolution; with --dataset, write <sample id>.npy files that
     `depthforge eval` scores."""
     from depthforge.apps.predict_jobs import predict_dataset, predict_paths
+    from depthforge.models.pretrained.load import resolve_model
 
     hw = parse_wh(size)
+    if dataset is None and not inputs:
+        raise DepthforgeError("nothing to predict: give images, folders or --dataset")
+    model = resolve_model(model, weights=weights)
+    if not model.output_space.is_metric:
+        err_console.print(
+            f"[yellow]note:[/] this model predicts relative depth ({model.output_space.value}), "
+            "not metres",
+            highlight=False,
+        )
     if dataset is not None:
         if inputs:
             raise DepthforgeError("give either INPUT paths or --dataset, not both")
@@ -526,8 +544,6 @@ def predict(
             )
         console.print(f"wrote {n} predictions to [bold]{out}[/]")
         return
-    if not inputs:
-        raise DepthforgeError("nothing to predict: give images, folders or --dataset")
     with progress_bar("predicting") as update:
         summary = predict_paths(
             model,
@@ -575,18 +591,6 @@ def export(
         else ("batch" if not static else "nothing")
     )
     console.print(f"wrote [bold]{onnx}[/] (dynamic: {dims})")
-
-
-@app.command()
-def models() -> None:
-    """List the model names that recipes and `create_model` accept."""
-    from depthforge.models import MODELS
-
-    for name, spec in MODELS.items():
-        space = spec.architecture.output_space
-        console.print(
-            f"[bold]{name:22s}[/] {spec.architecture.__name__:10s} {space.value if space else 'pose'}"
-        )
 
 
 @app.command()
@@ -817,6 +821,9 @@ def demo(
         f"{result.steps} steps, {result.seconds / 60:.1f} min"
     )
     console.print(f"report: [bold]{result.report}[/]   model: [bold]{result.model_dir}[/]")
+
+
+from depthforge import cli_pretrained  # noqa: E402, F401 (registers models, convert, reproduce)
 
 
 def main() -> None:

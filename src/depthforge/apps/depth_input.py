@@ -73,12 +73,12 @@ def read_registered_depth(
 
 
 def predict_depth(image: np.ndarray, model_path: str | Path) -> tuple[np.ndarray, OutputSpace]:
-    """A saved model's depth-like map ``(H, W)`` float32 for an ``(H, W, 3)`` uint8 image, and
-    the output space it is in (:class:`~depthforge.types.OutputSpace`)."""
-    from depthforge.models.io import load_model
+    """A saved model's (or a pretrained name's) depth-like map ``(H, W)`` float32 for an
+    ``(H, W, 3)`` uint8 image, and the output space it is in (:class:`~depthforge.types.OutputSpace`)."""
     from depthforge.models.predict import predict
+    from depthforge.models.pretrained.load import resolve_model
 
-    model = load_model(Path(model_path))
+    model = resolve_model(model_path)
     prediction = predict(model, image_to_tensor(image)[None])
     return prediction.depth[0, 0].numpy().astype(np.float32), prediction.output_space
 

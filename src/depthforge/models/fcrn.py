@@ -10,9 +10,14 @@ often drop it). Dropout with keep_prob 1 in the reference is omitted (it is the 
 Sizes: input ``(B, 3, 228, 304)`` → output ``(B, 1, 128, 160)`` metric depth in metres
 (16 × the stride-32 grid: 228→8, 304→10). Any input size works (fully convolutional).
 
-Deviation: torchvision's ResNet ``conv1`` has no bias while the TF model's has one, so our
-ResNet-50 FCRN has 64 parameters fewer than the reference count 63,572,737 (§3.4); BN eps is
-torchvision's 1e-5 in the encoder and the TF 1e-4 in the decoder.
+Deviation (default ``encoder_style="torchvision"``): torchvision's ResNet ``conv1`` has no bias
+while the TF model's has one, so our ResNet-50 FCRN has 64 parameters fewer than the reference
+count 63,572,737 (§3.4); BN eps is torchvision's 1e-5 in the encoder and the TF 1e-4 in the
+decoder; the input is ImageNet-normalised. ``encoder_style="tf_release"`` with
+``input_range="raw255"`` and ``padding="tf"`` (registered as ``fcrn_resnet50_tf``) is the authors'
+TensorFlow graph exactly (:mod:`depthforge.models.tf_resnet`; its released NYU weights load through
+:mod:`depthforge.models.pretrained`): 63,572,737 parameters, input RGB × 255 without mean
+subtraction (``predict.py``, ``evaluateNYU.m``).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from torch import nn
 
 from depthforge.models.backbones import ImageNetNormalize, ResNetEncoder
 from depthforge.models.base import DepthModel, ModelConfig
+from depthforge.models.tf_resnet import tf_release_resnet50
 from depthforge.models.upprojection import UpProjection
 from depthforge.types import OutputSpace, ResizeSpace
 
@@ -36,6 +42,10 @@ class FCRNConfig(ModelConfig):
     padding: ``"exact"`` (fast == slow) or ``"tf"`` (authors' TF layer, for released weights).
     final_relu: keep the reference's ReLU after the last conv (depth ≥ 0).
     encoder_weights: None, ``"imagenet"`` or a local file (see ``backbones``).
+    encoder_style: ``"torchvision"`` or ``"tf_release"`` (the TF release's Caffe ResNet-50 trunk,
+        ResNet-50 only, see :mod:`~depthforge.models.tf_resnet`).
+    input_range: ``"imagenet"`` (ImageNet mean/std normalisation inside) or ``"raw255"`` (RGB
+        scaled to 0–255, nothing subtracted: the TF release).
     """
 
     input_size: tuple[int, int] = (228, 304)
@@ -44,6 +54,33 @@ class FCRNConfig(ModelConfig):
     padding: str = "exact"
     final_relu: bool = True
     encoder_weights: str | None = None
+    encoder_style: str = "torchvision"
+    input_range: str = "imagenet"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.encoder_style not in ("torchvision", "tf_release"):
+            raise ValueError(
+                f"encoder_style must be torchvision or tf_release, got {self.encoder_style!r}"
+            )
+        if self.encoder_style == "tf_release" and (self.encoder, self.encoder_weights) != (
+            "resnet50",
+            None,
+        ):
+            raise ValueError("encoder_style='tf_release' is ResNet-50 without torchvision weights")
+        if self.input_range not in ("imagenet", "raw255"):
+            raise ValueError(f"input_range must be imagenet or raw255, got {self.input_range!r}")
+
+
+class Scale(nn.Module):
+    """Multiply by a constant: ``(B, C, H, W)`` in [0, 1] → the same times ``factor``."""
+
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
 
 
 class FCRN(DepthModel):
@@ -57,8 +94,12 @@ class FCRN(DepthModel):
     def __init__(self, config: FCRNConfig | None = None):
         super().__init__(config or FCRNConfig())
         cfg = self.config
-        self.normalize = ImageNetNormalize()
-        self.encoder = ResNetEncoder(cfg.encoder, cfg.encoder_weights)
+        self.normalize = ImageNetNormalize() if cfg.input_range == "imagenet" else Scale(255.0)
+        self.encoder = (
+            tf_release_resnet50()
+            if cfg.encoder_style == "tf_release"
+            else ResNetEncoder(cfg.encoder, cfg.encoder_weights)
+        )
         channels = self.encoder.out_channels // 2
         self.bottleneck = nn.Sequential(
             nn.Conv2d(self.encoder.out_channels, channels, kernel_size=1),

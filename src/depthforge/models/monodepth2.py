@@ -145,7 +145,8 @@ class Monodepth2Output:
     """What :class:`Monodepth2` returns.
 
     Attributes:
-        depth: ``(B, 1, H, W)`` depth of scale 0 via :func:`disp_to_depth` (scale-ambiguous).
+        depth: ``(B, 1, H, W)`` depth of scale 0 via :func:`disp_to_depth` (scale-ambiguous;
+            in metres when the config has a ``metric_scale``).
         disparities: four ``(B, 1, H/2^s, W/2^s)`` sigmoid outputs in ``[0, 1]``, scale 0 first.
     """
 
@@ -157,16 +158,22 @@ class Monodepth2Output:
 class Monodepth2Config(ModelConfig):
     """Attributes (besides ``input_size``/``resize``): encoder (``"resnet18"`` or ``"resnet50"``);
     encoder_weights (None, ``"imagenet"`` or a file, see ``backbones``); min_depth and max_depth
-    of :func:`disp_to_depth` (monodepth2 defaults 0.1 and 100)."""
+    of :func:`disp_to_depth` (monodepth2 defaults 0.1 and 100); metric_scale: metres per unit of
+    a stereo-trained model's depth (monodepth2 ``STEREO_SCALE_FACTOR`` 5.4, its training baseline
+    being 0.1 units for KITTI's 0.54 m): ``depth`` is then multiplied by it and the model's output
+    space is metric depth; ``None`` (monocular training) keeps scale-invariant depth."""
 
     input_size: tuple[int, int] = (192, 640)
     encoder: str = "resnet18"
     encoder_weights: str | None = None
     min_depth: float = 0.1
     max_depth: float = 100.0
+    metric_scale: float | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.metric_scale is not None and not self.metric_scale > 0:
+            raise ValueError(f"metric_scale must be positive, got {self.metric_scale}")
         if any(s % 32 for s in self.input_size):
             raise ValueError(f"input_size must be multiples of 32, got {self.input_size}")
         if not 0 < self.min_depth < self.max_depth:
@@ -190,6 +197,8 @@ class Monodepth2(DepthModel):
             raise ValueError(f"monodepth2 uses resnet18 or resnet50, got {cfg.encoder!r}")
         self.encoder = ResNetEncoder(cfg.encoder, cfg.encoder_weights)
         self.decoder = DepthDecoder(RESNET_PYRAMID_CHANNELS[cfg.encoder])
+        if cfg.metric_scale is not None:
+            self.output_space = OutputSpace.METRIC_DEPTH
 
     def to_depth(self, disp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """:func:`disp_to_depth` with this model's depth range."""
@@ -201,7 +210,10 @@ class Monodepth2(DepthModel):
                 f"monodepth2 needs H and W multiples of 32, got {tuple(images.shape[-2:])}"
             )
         disparities = self.decoder(self.encoder.pyramid((images - INPUT_MEAN) / INPUT_STD))
-        return Monodepth2Output(self.to_depth(disparities[0])[1], disparities)
+        depth = self.to_depth(disparities[0])[1]
+        if self.config.metric_scale is not None:
+            depth = depth * self.config.metric_scale
+        return Monodepth2Output(depth, disparities)
 
 
 def load_monodepth2_state_dict(
@@ -218,6 +230,14 @@ def load_monodepth2_state_dict(
     Raises:
         RuntimeError: a missing or unexpected key after the renaming (``load_state_dict`` strict).
     """
+    model.load_state_dict(monodepth2_state_dict(encoder_state, decoder_state), strict=True)
+
+
+def monodepth2_state_dict(
+    encoder_state: Mapping[str, torch.Tensor], decoder_state: Mapping[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """monodepth2's ``encoder.pth`` and ``depth.pth`` state dicts renamed to :class:`Monodepth2`'s
+    keys (see :func:`load_monodepth2_state_dict`); non-tensor entries and ``encoder.fc`` dropped."""
     renamed = {"conv1": "stem.0", "bn1": "stem.1"}
     renamed |= {f"layer{n}": f"layers.{n - 1}" for n in range(1, 5)}
     state: dict[str, torch.Tensor] = {}
@@ -227,4 +247,4 @@ def load_monodepth2_state_dict(
             continue
         state[".".join(["encoder", renamed[parts[1]], *parts[2:]])] = value
     state |= {f"decoder.{key}": value for key, value in decoder_state.items()}
-    model.load_state_dict(state, strict=True)
+    return state

@@ -37,7 +37,9 @@ MODELS: dict[str, ModelSpec] = {
     "eigen2015_alexnet": ModelSpec(Eigen2015, Eigen2015Config(trunk="alexnet")),
     "fcrn_resnet50": ModelSpec(FCRN, FCRNConfig(encoder="resnet50")),
     "fcrn_resnet50_slow": ModelSpec(FCRN, FCRNConfig(encoder="resnet50", upsample="slow")),
-    "fcrn_resnet50_tf": ModelSpec(FCRN, FCRNConfig(encoder="resnet50", padding="tf")),
+    "fcrn_resnet50_tf": ModelSpec(
+        FCRN, FCRNConfig(padding="tf", encoder_style="tf_release", input_range="raw255")
+    ),
     "fcrn_resnet34": ModelSpec(FCRN, FCRNConfig(encoder="resnet34")),
     "fcrn_resnet18": ModelSpec(FCRN, FCRNConfig(encoder="resnet18")),
     "fcrn_resnet18_slow": ModelSpec(FCRN, FCRNConfig(encoder="resnet18", upsample="slow")),

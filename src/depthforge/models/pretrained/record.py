@@ -44,6 +44,7 @@ class PretrainedWeights:
         file_name: the name of the downloaded file in the cache.
         sha256: hex digest of the downloaded file, or ``None`` where it is not known (the
             digest is then printed after the download so users can record it).
+        md5: hex MD5 digest where the release publishes only that (monodepth2), else ``None``.
         release_format: key of the converter in ``converters.CONVERTERS`` that turns the file
             into a state dict of ``model``.
         paper: short citation (``"Laina et al. 2016, Deeper Depth Prediction with FCRN"``).
@@ -69,6 +70,7 @@ class PretrainedWeights:
     licence: str
     commercial_use: bool
     sha256: str | None = None
+    md5: str | None = None
     config: Mapping[str, Any] = field(default_factory=dict)
     metric_scale: float | None = None
     size_mb: float | None = None
