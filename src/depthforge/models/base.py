@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
+import torch
 from torch import nn
 
 from depthforge.types import OutputSpace
@@ -72,3 +73,15 @@ class DepthModel(nn.Module):
     def onnx_dynamic_size(self) -> bool:
         """Whether an ONNX export can keep height and width dynamic (batch always is)."""
         return not self.fixed_input_size
+
+    def forward_depth(self, *inputs: torch.Tensor) -> torch.Tensor:
+        """The depth output alone, ``(B, 1, h, w)`` in ``output_space``, for ``forward(*inputs)``.
+
+        Models with several heads override it to compute only the depth head (inference and
+        ONNX export need nothing else); the default takes the ``depth`` field of a record.
+        """
+        output = self(*inputs)
+        depth = output if isinstance(output, torch.Tensor) else getattr(output, "depth", None)
+        if not isinstance(depth, torch.Tensor):
+            raise TypeError(f"{type(self).__name__} output carries no depth tensor")
+        return depth
