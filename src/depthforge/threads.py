@@ -12,7 +12,9 @@ renderer) then runs several times slower on two threads than on one
   the core count: on an idle 2-core machine 2 threads, at load ≥ 1.5 one thread.
 
 The load average lags by about a minute; a command that starts on a machine that becomes busy
-later keeps its choice.
+later keeps its choice. Work split into independent items below the grain size (the metrics
+score images in parallel Python threads, one per core) does not stall this way and does not
+follow this count.
 """
 
 from __future__ import annotations

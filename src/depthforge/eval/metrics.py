@@ -38,6 +38,7 @@ from depthforge.eval.protocols import (
     depth_valid_mask,
     get_protocol,
 )
+from depthforge.threads import available_cores
 
 # Columns of the per-image statistics table built by ``image_statistics``.
 STATISTICS = (
@@ -185,10 +186,11 @@ def image_statistics(
     The valid set is ``mask ∧ finite(g) ∧ g > 0 ∧ min_depth < g < max_depth``
     (:func:`~depthforge.eval.protocols.depth_valid_mask`).
 
-    Images are split into blocks of whole rows below PyTorch's intra-op grain size, and
-    ``torch.get_num_threads()`` Python threads score different images at once (PyTorch releases
-    the GIL inside each op). Per-op OpenMP parallelism stalls badly when other processes hold
-    the cores; independent images do not (``benchmarks/RESULTS.md``).
+    Images are split into blocks of whole rows below PyTorch's intra-op grain size, and one
+    Python thread per available core scores different images at once (PyTorch releases the GIL
+    inside each op), whatever ``torch.get_num_threads()`` is. Per-op OpenMP parallelism stalls
+    badly when other processes hold the cores; independent images do not
+    (``benchmarks/threads_under_load.py``, ``benchmarks/RESULTS.md``).
 
     Args:
         pred: ``(B, 1, H, W)`` predicted metric depth, metres (any float dtype; may be a view).
@@ -215,7 +217,7 @@ def image_statistics(
     batch = pred.shape[0]
     if batch == 0:
         return torch.zeros((0, len(STATISTICS)), dtype=torch.float64, device=pred.device)
-    workers = min(batch, torch.get_num_threads())
+    workers = min(batch, available_cores())
     if workers == 1:
         return torch.stack([one(i) for i in range(batch)])
     with ThreadPoolExecutor(workers) as pool:
