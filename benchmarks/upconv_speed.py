@@ -15,31 +15,16 @@ ratios are what to read on a shared machine.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 from functools import partial
 
 import torch
 import torch.nn.functional as F
 
 from depthforge.models.upprojection import FastUpConv, UnpoolConv, interleave_phases
+from timing import median_seconds_interleaved
 
 # (in_channels, out_channels, H, W) of the up-projections' up-convolutions for a 228×304 input.
 DECODER_SHAPES = [(1024, 512, 8, 10), (512, 256, 16, 20), (256, 128, 32, 40), (128, 64, 64, 80)]
-
-
-def median_ms_interleaved(fns: list[Callable[[], object]], repeats: int) -> list[float]:
-    """Median of ``repeats`` runs of each function, the functions alternating run by run."""
-    for fn in fns:
-        fn()  # warm-up
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, bucket in zip(fns, times, strict=True):
-            start = time.perf_counter()
-            fn()
-            bucket.append(time.perf_counter() - start)
-    return [1e3 * statistics.median(t) for t in times]
 
 
 class FusedUpConv(torch.nn.Module):
@@ -98,10 +83,11 @@ def main() -> None:
             err_fused = (FusedUpConv(fast, True)(x) - fast(x)).abs().max().item()
         for name, run in (("forward", forward), ("forward+backward", forward_backward)):
             fused = FusedUpConv(fast, cached=name == "forward")
-            times = median_ms_interleaved(
+            times = median_seconds_interleaved(
                 [partial(run, slow, x), partial(run, fused, x), partial(run, fast, x)],
                 args.repeats,
             )
+            times = [1e3 * t for t in times]
             for i, t in enumerate(times):
                 totals[name][i] += t
             t_slow, t_fused, t_four = times
