@@ -3,7 +3,7 @@ number of frames: it should stay flat.
 
 Usage::
 
-    python benchmarks/synth_memory.py [--size 640x480] [--frames 50 200 500]
+    python benchmarks/synth_memory.py [--size 640x480] [--frames 50 200 500] [--tmp /dev/shm]
 
 Each frame count runs in its own fresh process (one scene, default options, a temporary output
 folder); the parent reads the child's peak RSS (``ru_maxrss``) and prints it with its ratio to
@@ -22,7 +22,7 @@ CHILD = """
 import resource, sys, tempfile, time
 from depthforge.synth import write_synth_folder
 frames, width, height = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-with tempfile.TemporaryDirectory() as tmp:
+with tempfile.TemporaryDirectory(dir=sys.argv[4] or None) as tmp:
     start = time.perf_counter()
     write_synth_folder(tmp, scenes=1, frames=frames, size=(width, height))
     seconds = time.perf_counter() - start
@@ -34,12 +34,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="640x480")
     parser.add_argument("--frames", nargs="*", type=int, default=[50, 200, 500])
+    parser.add_argument("--tmp", default="", help="where the output folders go (default: TMPDIR)")
     args = parser.parse_args()
     width, height = (int(n) for n in args.size.split("x"))
     print(f"{width}×{height}, load average before: {os.getloadavg()}")
     children = {
         n: subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(n), str(width), str(height)],
+            [sys.executable, "-c", CHILD, str(n), str(width), str(height), args.tmp],
             stdout=subprocess.PIPE,
             text=True,
         )
