@@ -1,7 +1,8 @@
 """Time ``compute_metrics`` under ``nyu_eigen`` on an NYU-test-sized batch against a plain loop.
 
-The baseline is the obvious per-image NumPy loop (boolean-index each image, compute each metric),
-measured in the same run on the same data; the script checks both give the same numbers.
+Peers, measured in the same run on the same data, interleaved (median of ``--repeats``): the
+memory-read floor (one pass summing both arrays) and the obvious per-image NumPy loop
+(boolean-index each image, compute each metric); the script checks both give the same numbers.
 
 Usage::
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import time
 
 import numpy as np
@@ -58,15 +60,25 @@ def numpy_loop(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
     return dict(zip(KEYS, np.mean(rows, axis=0).tolist(), strict=True))
 
 
-def best_time(fn, repeats: int) -> tuple[float, float, dict[str, float]]:
-    """Best wall-clock time over ``repeats`` runs, the CPU time of that run, and the result."""
-    runs, out = [], {}
+def read_floor(pred: torch.Tensor, gt: torch.Tensor) -> float:
+    """The memory-read floor: one pass reading both arrays (a sum of each)."""
+    return float(pred.sum()) + float(gt.sum())
+
+
+def interleaved(fns: dict[str, object], repeats: int) -> tuple[dict, dict, dict]:
+    """Median wall and CPU seconds of each function over ``repeats`` rounds, the functions
+    alternating within a round (same machine load for all), and each one's last result."""
+    walls: dict[str, list[float]] = {k: [] for k in fns}
+    cpus: dict[str, list[float]] = {k: [] for k in fns}
+    out = {}
     for _ in range(repeats):
-        wall, cpu = time.perf_counter(), time.process_time()
-        out = fn()
-        runs.append((time.perf_counter() - wall, time.process_time() - cpu))
-    wall, cpu = min(runs)
-    return wall, cpu, out
+        for name, fn in fns.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            out[name] = fn()
+            walls[name].append(time.perf_counter() - wall)
+            cpus[name].append(time.process_time() - cpu)
+    median = statistics.median
+    return {k: median(v) for k, v in walls.items()}, {k: median(v) for k, v in cpus.items()}, out
 
 
 def main() -> None:
@@ -77,21 +89,25 @@ def main() -> None:
     args = parser.parse_args()
 
     pred, gt = make_pairs(args.images, args.seed)
+    pred_np, gt_np = pred.numpy(), gt.numpy()
     print(f"{args.images} pairs of 480×640, nyu_eigen, torch threads: {torch.get_num_threads()}")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    t_fast, cpu_fast, fast = best_time(
-        lambda: compute_metrics(pred, gt, protocol="nyu_eigen"), args.repeats
+    wall, cpu, out = interleaved(
+        {
+            "floor": lambda: read_floor(pred, gt),
+            "compute_metrics": lambda: compute_metrics(pred, gt, protocol="nyu_eigen"),
+            "numpy": lambda: numpy_loop(pred_np, gt_np),
+        },
+        args.repeats,
     )
-    pred_np, gt_np = pred.numpy(), gt.numpy()
-    t_loop, cpu_loop, loop = best_time(lambda: numpy_loop(pred_np, gt_np), args.repeats)
+    fast, loop = out["compute_metrics"], out["numpy"]
     worst = max(abs(fast[k] - loop[k]) / max(abs(loop[k]), 1e-12) for k in KEYS)
-    print(
-        f"compute_metrics   : {t_fast:7.3f} s wall, {cpu_fast:7.3f} s CPU (best of {args.repeats})"
-    )
-    print(
-        f"NumPy per-image   : {t_loop:7.3f} s wall, {cpu_loop:7.3f} s CPU (best of {args.repeats})"
-    )
-    print(f"speed-up (wall)   : {t_loop / t_fast:7.2f}×")
+    for name, label in (("floor", "read both arrays"), ("compute_metrics", "compute_metrics"),
+                        ("numpy", "NumPy per-image")):  # fmt: skip
+        print(f"{label:17s} : {wall[name]:7.3f} s wall, {cpu[name]:7.3f} s CPU "
+              f"(median of {args.repeats})")  # fmt: skip
+    print(f"compute_metrics / floor : {wall['compute_metrics'] / wall['floor']:7.1f}×")
+    print(f"NumPy / compute_metrics : {wall['numpy'] / wall['compute_metrics']:7.2f}×")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"max relative diff : {worst:.2e}")
     for k in KEYS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 
@@ -15,3 +16,17 @@ def best_seconds(fn: Callable[[], object], repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def median_seconds_interleaved(fns: list[Callable[[], object]], repeats: int) -> list[float]:
+    """Median of ``repeats`` runs of each function after one warm-up each, the functions
+    alternating run by run (a, b, c, a, b, c, …) so that all see the same machine load."""
+    for fn in fns:
+        fn()
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, bucket in zip(fns, times, strict=True):
+            start = time.perf_counter()
+            fn()
+            bucket.append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]

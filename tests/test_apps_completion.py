@@ -150,6 +150,47 @@ def test_fill_matches_the_nyu_filled_depth_of_a_real_frame(shared_data):
     assert nearest > 50 * error[holes & inner].mean()
 
 
+def direct_soft_fill(image: np.ndarray, depth: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """The toolbox system ``(I − W + αK) x = αK d`` solved directly (SuperLU), the reference."""
+    import scipy.sparse
+    from scipy.sparse.linalg import spsolve
+
+    known = (depth > 0).ravel().astype(np.float64)
+    system = scipy.sparse.identity(depth.size) - colorization_weights(to_gray(image))
+    system = (system + scipy.sparse.diags(alpha * known)).tocsc()
+    return spsolve(system, alpha * known * depth.ravel()).reshape(depth.shape)
+
+
+def test_iterative_fill_equals_the_direct_solve_on_a_real_frame(shared_data):
+    from depthforge.io import read_depth, read_rgb
+
+    folder = shared_data / "nyu_labeled_sample_rcnn_depth"
+    crop = (slice(60, 260), slice(80, 340))
+    rgb = read_rgb(folder / "images.png")[crop]
+    raw = read_depth(folder / "rawdepth.png", "png16", 1000.0)[crop]
+    assert 0.1 < (raw == 0).mean() < 0.4
+    error = np.abs(colorization_fill(rgb, raw) - direct_soft_fill(rgb, raw))
+    assert error.max() < 1e-4  # metres; float32 output rounding is ~5e-7 here
+
+
+@pytest.mark.parametrize("alpha", [1e-3, 5.0])
+def test_iterative_fill_equals_the_direct_solve_for_weak_and_strong_data_terms(alpha):
+    rng = np.random.default_rng(4)
+    image = rng.random((24, 30, 3))
+    depth = np.where(rng.random((24, 30)) < 0.5, 1.0 + 4.0 * rng.random((24, 30)), 0.0)
+    filled = colorization_fill(image, depth, data_weight=alpha)
+    np.testing.assert_allclose(filled, direct_soft_fill(image, depth, alpha), atol=2e-5, rtol=0)
+
+
+def test_fill_without_holes_still_smooths_the_samples_as_the_toolbox_does():
+    rng = np.random.default_rng(5)
+    image = rng.random((10, 12, 3))
+    depth = 1.0 + rng.random((10, 12))
+    filled = colorization_fill(image, depth)
+    np.testing.assert_allclose(filled, direct_soft_fill(image, depth), atol=2e-6, rtol=0)
+    assert np.abs(filled - depth).max() > 1e-3
+
+
 # ---------------------------------------------------------------- fusion refinement, alignment
 
 

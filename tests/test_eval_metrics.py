@@ -81,6 +81,21 @@ def test_matches_a_per_pixel_loop_reference_on_random_batches():
         assert got[k] == pytest.approx(want[k], rel=1e-10, abs=1e-12), k
 
 
+def test_a_clamp_that_excludes_one_leaves_invalid_pixels_out():
+    from depthforge.eval.metrics import image_statistics, summarise
+
+    rng = np.random.default_rng(2)
+    gt = rng.uniform(0.5, 9.0, (2, 1, 7, 9)).astype(np.float32)
+    gt[rng.random(gt.shape) < 0.3] = 0.0
+    pred = (gt * rng.uniform(0.5, 1.5, gt.shape)).astype(np.float32)
+    stats = image_statistics(torch.from_numpy(pred), torch.from_numpy(gt), clamp=(2.0, 5.0))
+    got = summarise(stats).metrics
+    # reference: clamp first, then the loop over the valid pixels only
+    want = loop_reference(np.clip(pred[:, 0].astype(np.float64), 2.0, 5.0), gt[:, 0])
+    for k in KEYS:
+        assert got[k] == pytest.approx(want[k], rel=1e-10, abs=1e-12), k
+
+
 def test_accepts_numpy_and_torch_in_every_documented_shape():
     rng = np.random.default_rng(1)
     gt = rng.uniform(1, 5, (4, 5)).astype(np.float32)

@@ -59,6 +59,29 @@ def test_eigen2015_heads_shapes_and_unit_normals():
     assert out.normals is None and out.labels is None
 
 
+def test_eigen2015_depth_only_runs_no_other_head_and_equals_the_full_forward():
+    torch.manual_seed(0)
+    model = create_model(
+        "eigen2015_alexnet", input_size=(64, 96), fc_features=16, num_classes=5
+    ).eval()
+    ran = []
+    for task, head in model.heads.items():
+        head.register_forward_hook(lambda *_, task=task: ran.append(task))
+    images = torch.rand(2, 3, 64, 96)
+    with torch.no_grad():
+        full = model(images)
+        assert sorted(ran) == ["depth", "labels", "normals"]
+        ran.clear()
+        depth = model.forward_depth(images)
+    assert ran == ["depth"]
+    torch.testing.assert_close(depth, full.depth, rtol=0, atol=0)
+    normals_only = create_model(
+        "eigen2015_alexnet", input_size=(64, 96), fc_features=16, tasks=("normals",)
+    )
+    with pytest.raises(ValueError, match="no \\['depth'\\] head"):
+        normals_only.forward_depth(images)
+
+
 def test_eigen2015_rejects_sizes_its_grids_cannot_hold():
     with pytest.raises(ValueError, match="divisible by 16"):
         create_model("eigen2015_alexnet", input_size=(100, 100))

@@ -81,6 +81,14 @@ class DepthModel(nn.Module):
         """Whether an ONNX export can keep height and width dynamic (batch always is)."""
         return not self.fixed_input_size
 
+    def forward_depth(self, *inputs: torch.Tensor) -> torch.Tensor:
+        """The depth output alone, ``(B, 1, h, w)`` in ``output_space``, for ``forward(*inputs)``.
+
+        Models with several heads override it to compute only the depth head (inference and
+        ONNX export need nothing else); the default takes the ``depth`` field of a record.
+        """
+        return depth_output(self(*inputs))
+
 
 def depth_output(output: object) -> torch.Tensor:
     """The depth tensor of a model's output (a tensor, or a record with a ``depth`` field)."""

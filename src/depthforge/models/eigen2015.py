@@ -134,11 +134,23 @@ class Eigen2015(DepthModel):
             {task: TaskHead(cfg.coarse_channels, channels[task]) for task in cfg.tasks}
         )
 
-    def forward(self, images: torch.Tensor) -> MultiTaskOutput:
+    def forward(
+        self, images: torch.Tensor, tasks: tuple[str, ...] | None = None
+    ) -> MultiTaskOutput:
+        """Run the trunk and the heads of ``tasks`` (default: every head of ``config.tasks``);
+        the other fields of the output are None."""
+        tasks = self.config.tasks if tasks is None else tasks
+        missing = [task for task in tasks if task not in self.heads]
+        if missing:
+            raise ValueError(f"this model has no {missing} head; its heads: {self.config.tasks}")
         x = self.normalize(images)
         coarse = self.scale1(self.trunk(x)).unflatten(1, (self.config.coarse_channels, *self.grid))
         coarse = F.interpolate(coarse, scale_factor=4.0, mode="bilinear", align_corners=False)
-        out = {task: head(x, coarse) for task, head in self.heads.items()}
+        out = {task: self.heads[task](x, coarse) for task in tasks}
         if "normals" in out:
             out["normals"] = F.normalize(out["normals"], dim=1)
         return MultiTaskOutput(**out)
+
+    def forward_depth(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, 1, H/2, W/2)`` log depth, without running the normals and labels heads."""
+        return self(images, tasks=("depth",)).depth

@@ -17,18 +17,19 @@ import torch
 from torch import nn
 
 from depthforge.io import atomic_path
-from depthforge.models.base import DepthModel, depth_output
+from depthforge.models.base import DepthModel
 
 
 class DepthOnly(nn.Module):
-    """Wraps a model so that its forward returns only the depth tensor."""
+    """Wraps a model so that its forward returns only the depth tensor (``forward_depth``: the
+    other heads of a multi-task model are not in the graph)."""
 
     def __init__(self, model: DepthModel):
         super().__init__()
         self.model = model
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return depth_output(self.model(images))
+        return self.model.forward_depth(images)
 
 
 def export_onnx(

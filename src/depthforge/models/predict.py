@@ -115,6 +115,12 @@ def predict(
     param = next(model.parameters())
     was_training = model.training
     model.eval()
+    # forward_depth skips heads that inference does not need (Eigen 2015's normals and labels).
+    depth_of = (
+        model.forward_depth
+        if isinstance(model, DepthModel)
+        else lambda *x: depth_output(model(*x))
+    )
     chunks = []
     try:
         for start in range(0, len(images), batch_size):
@@ -127,7 +133,7 @@ def predict(
 
                 s = sparse[start : start + batch_size].to(device=param.device, dtype=param.dtype)
                 inputs.append(F.pad(resize_sparse(s, fitted), pad))
-            chunks.append(depth_output(model(*inputs)).float())
+            chunks.append(depth_of(*inputs).float())
     finally:
         model.train(was_training)
     raw = torch.cat(chunks)

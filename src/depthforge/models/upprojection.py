@@ -94,11 +94,12 @@ class UnpoolConv(nn.Module):
 class FastUpConv(nn.Module):
     """Fast up-convolution: four small convs (3×3, 2×3, 3×2, 2×2, each with bias) interleaved.
 
-    The four convolutions run as ONE 3×3 convolution with ``4·out_channels`` outputs whose kernel
-    holds each sub-kernel zero-padded to 3×3 at its offset (36 instead of 25 taps per phase
-    group, but one large GEMM instead of four small ones with odd kernel shapes, which is much
-    faster on CPU). The parameters are the four true-shaped sub-kernels, so the parameter count
-    is the reference's. During ONNX export the four convolutions run separately (same result).
+    Each sub-kernel runs as its own convolution on the input padded for its position in the
+    3×3 window (25 taps per low-resolution pixel, against the plain form's 100 on the
+    zero-inserted map). This is also the exported ONNX graph. One 3×3 convolution with
+    ``4·out_channels`` outputs holding the zero-padded sub-kernels gives the same result with 36
+    taps; on the CPU it measured slower than the four convolutions at every FCRN decoder shape,
+    forward and backward (``benchmarks/upconv_speed.py``), so it is not used.
 
     Args:
         padding: ``"exact"`` (equals :class:`UnpoolConv`) or ``"tf"`` (the authors' TF layer).
@@ -110,41 +111,15 @@ class FastUpConv(nn.Module):
         super().__init__()
         if padding not in KERNEL_PADDINGS:
             raise ValueError(f"padding must be one of {sorted(KERNEL_PADDINGS)}, got {padding!r}")
-        self.kernel_pads = KERNEL_PADDINGS[padding]
+        # A kernel padded by (l, r, t, b) inside the 3×3 window = the input padded 1 − each.
+        self.input_pads = tuple(tuple(1 - p for p in pads) for pads in KERNEL_PADDINGS[padding])
         self.convs = nn.ModuleList(nn.Conv2d(in_channels, out_channels, k) for k in KERNELS)
-        self._cached: tuple | None = None  # (parameter versions, weight, bias), inference only
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if torch.onnx.is_in_onnx_export():
-            # The exporter needs static kernel shapes: run the four convs on padded inputs (a
-            # kernel padded by (l, r, t, b) inside the 3×3 window = the input padded 1 − each).
-            phases = [
-                conv(F.pad(x, tuple(1 - p for p in pads)))
-                for conv, pads in zip(self.convs, self.kernel_pads, strict=True)
-            ]
-            return interleave_phases(*phases)
-        weight, bias = self.fused_kernel()
-        a, b, c, d = F.conv2d(x, weight, bias, padding=1).chunk(4, dim=1)
-        return interleave_phases(a, b, c, d)
-
-    def fused_kernel(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(4·out, in, 3, 3)`` weight and ``(4·out,)`` bias of the fused convolution.
-
-        Without autograd (inference) the result is cached until a parameter changes (tracked by
-        the tensors' version counters), since rebuilding it costs as much as the convolution
-        itself for the 1024-channel block at batch 1.
-        """
-        params = [p for conv in self.convs for p in (conv.weight, conv.bias)]
-        key = tuple((p.data_ptr(), p._version, p.device, p.dtype) for p in params)
-        if torch.is_grad_enabled() or self._cached is None or self._cached[0] != key:
-            weight = torch.cat(
-                [F.pad(c.weight, p) for c, p in zip(self.convs, self.kernel_pads, strict=True)]
-            )
-            bias = torch.cat([c.bias for c in self.convs])
-            if torch.is_grad_enabled():
-                return weight, bias
-            self._cached = (key, weight, bias)
-        return self._cached[1], self._cached[2]
+        phases = [
+            conv(F.pad(x, pads)) for conv, pads in zip(self.convs, self.input_pads, strict=True)
+        ]
+        return interleave_phases(*phases)
 
     @torch.no_grad()
     def load_from_unpool_conv(self, slow: UnpoolConv) -> FastUpConv:

@@ -68,7 +68,12 @@ def write_synth_folder(
         pairs=pairs,
     )
     scale = DEPTH_SCALE[kind]
-    records = []
+    # Ordinal pairs of all frames in arrays allocated once, before the first frame: a small
+    # array kept per frame would be allocated among the frame's large temporaries and pin the
+    # heap, so that memory grew by about one float32 image per frame (benchmarks/synth_memory.py).
+    all_pairs = np.zeros((len(data), pairs, 4), dtype=np.int64)
+    all_relations = np.zeros((len(data), pairs), dtype=np.int64)
+    pair_counts = np.zeros(len(data), dtype=np.int64)
     for index, sample_id in enumerate(data.ids):
         sample = data[index]
         right = None
@@ -86,10 +91,11 @@ def write_synth_folder(
             depth_format="png16",
             depth_scale=scale,
         )
-        if sample.pairs is not None and len(sample.pairs):
-            image_path = f"images/{sample_id}.png"
-            pairs_np, relations_np = sample.pairs.numpy(), sample.relations.numpy()
-            records.append((image_path, pairs_np, relations_np, data.width, data.height))
+        if sample.pairs is not None:
+            count = pair_counts[index] = len(sample.pairs)
+            all_pairs[index, :count] = sample.pairs.numpy()
+            all_relations[index, :count] = sample.relations.numpy()
+        del sample
         if progress is not None:
             progress(index + 1, len(data))
     meta = {
@@ -114,6 +120,11 @@ def write_synth_folder(
     write_split(root, "train", [i for i in data.ids if i not in val])
     if val:
         write_split(root, "val", val)
+    records = [
+        (f"images/{i}.png", all_pairs[k, :n], all_relations[k, :n], data.width, data.height)
+        for k, (i, n) in enumerate(zip(data.ids, pair_counts, strict=True))
+        if n
+    ]
     if records:
         write_diw_csv(root / RELATIVE_DEPTH_CSV, records)
     return root
