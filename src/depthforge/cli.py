@@ -390,28 +390,44 @@ def baseline(
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
 def train(
     config: Annotated[
-        str, typer.Argument(help="Recipe YAML file, or the name of a shipped recipe.")
+        str,
+        typer.Argument(
+            help="Recipe YAML file or shipped recipe name (see `depthforge recipes`); with "
+            "--resume, the run folder itself."
+        ),
     ],
     overrides: Annotated[
         list[str] | None, typer.Argument(help="key=value overrides, e.g. loop.steps=100.")
     ] = None,
     resume: Annotated[
-        bool, typer.Option("--resume", help="Continue from OUT_DIR/last.pt.")
+        bool,
+        typer.Option(
+            "--resume", help="Continue a run from its last.pt with its saved config (run.json)."
+        ),
     ] = False,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Start again over a previous run in OUT_DIR.")
     ] = False,
 ) -> None:
-    """Train from a recipe (composes `_base_` files); works under `torchrun` for several processes."""
-    from depthforge.train.config import load_config, resolve_recipe
+    """Train from a recipe (composes `_base_` files); works under `torchrun` for several processes.
+
+    `depthforge train --resume RUN` continues the run in folder RUN with the recipe and overrides
+    it was started with; overrides given with it apply on top (e.g. loop.steps=2000).
+    """
     from depthforge.train.distributed import init_from_env
+    from depthforge.train.resume import training_config
     from depthforge.train.run import build_training, finish_run
+    from depthforge.train.trainer import TrainingInterrupted
 
     rank, world = init_from_env()
-    cfg = load_config(resolve_recipe(config), overrides or [])
-    with train_progress("training", enabled=rank == 0) as update:
-        run = build_training(cfg, progress=update)
-        result = run.trainer.fit(resume=resume, overwrite=overwrite)
+    cfg, origin = training_config(config, overrides or [], resume=resume)
+    try:
+        with train_progress("training", enabled=rank == 0) as update:
+            run = build_training(cfg, progress=update, origin=origin)
+            result = run.trainer.fit(resume=resume, overwrite=overwrite)
+    except TrainingInterrupted as stopped:
+        err_console.print(str(stopped), highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(130) from None
     if rank == 0:
         model_dir = finish_run(run, result)
         console.print(
@@ -423,6 +439,19 @@ def train(
             )
             + f"; model saved to [bold]{model_dir}[/]"
         )
+
+
+@app.command()
+def recipes() -> None:
+    """The shipped recipes (train one with `depthforge train NAME`)."""
+    from rich.markup import escape
+
+    from depthforge.train.config import RECIPES_DIR, list_recipes, recipe_description
+
+    table = Table("recipe", "what it trains")
+    for name in list_recipes():
+        table.add_row(escape(name), escape(recipe_description(RECIPES_DIR / f"{name}.yaml")))
+    console.print(table)
 
 
 def progress_display() -> Progress:

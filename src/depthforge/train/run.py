@@ -18,6 +18,7 @@ from depthforge.errors import DataError, DepthforgeError
 from depthforge.io.image import write_atomic
 from depthforge.train.augment import AugmentedDataset, build_transforms
 from depthforge.train.config import DataConfig, TrainConfig
+from depthforge.train.resume import RunOrigin
 from depthforge.train.strategies import STRATEGIES
 from depthforge.train.trainer import Trainer, TrainResult
 from depthforge.types import Sample
@@ -102,8 +103,10 @@ def build_training(
     progress: Callable[[int, int, float], None] | None = None,
     train_set: Dataset | None = None,
     val_set: Dataset | None = None,
+    origin: RunOrigin | None = None,
 ) -> TrainingRun:
-    """Data sets, model, strategy and validator of a recipe, wired into a :class:`Trainer`."""
+    """Data sets, model, strategy and validator of a recipe, wired into a :class:`Trainer`
+    (``origin``: the recipe and overrides to record in the run folder's ``run.json``)."""
     from depthforge.models import create_model
 
     if cfg.strategy not in STRATEGIES:
@@ -157,6 +160,7 @@ def build_training(
         progress=progress,
         config=cfg.to_dict(),
         panels=panels,
+        origin=origin,
     )
     return TrainingRun(cfg, trainer, train_set, val_set)
 
