@@ -50,7 +50,9 @@ def _umask() -> int:
 def atomic_path(path: str | Path):
     """Yield a temporary path beside ``path``; on success rename it over ``path`` atomically.
 
-    A crash or a full disk leaves the previous file intact and no partial file behind.
+    A crash or a full disk leaves the previous file intact and no partial file behind. The file
+    gets the permissions of any new file (``0o666`` less the umask), not the owner-only ``0o600``
+    of a temporary file.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -58,12 +60,20 @@ def atomic_path(path: str | Path):
         prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent
     )
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())
     try:
         yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's file-creation mask (reading it means setting it; it is set straight back)."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
 
 
 def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:

@@ -100,14 +100,19 @@ class TrainingRun:
 def build_training(
     cfg: TrainConfig,
     *,
-    progress: Callable[[int, int, float], None] | None = None,
+    progress: Callable[[int, int, float | None], None] | None = None,
     train_set: Dataset | None = None,
     val_set: Dataset | None = None,
     origin: RunOrigin | None = None,
+    stage: Callable[[str], None] | None = None,
 ) -> TrainingRun:
     """Data sets, model, strategy and validator of a recipe, wired into a :class:`Trainer`
-    (``origin``: the recipe and overrides to record in the run folder's ``run.json``)."""
+    (``origin``: the recipe and overrides to record in the run folder's ``run.json``;
+    ``stage``: told in words what is being prepared)."""
     from depthforge.models import create_model
+
+    say = stage or (lambda _text: None)
+    say(f"building {cfg.model.name}")
 
     if cfg.strategy not in STRATEGIES:
         raise DepthforgeError(f"unknown strategy {cfg.strategy!r}; known: {', '.join(STRATEGIES)}")
@@ -122,9 +127,18 @@ def build_training(
 
         initialize_from(model, cfg.model.init_from)
     strategy = STRATEGIES[cfg.strategy](cfg.loss.name, cfg.loss.kwargs, model.output_space)
-    train_set = train_set if train_set is not None else open_data(cfg.train_data, cfg.seed)
+    if train_set is None:
+        say(f"opening the training data ({_data_words(cfg.train_data)})")
+        train_set = open_data(cfg.train_data, cfg.seed)
     if val_set is None and cfg.val_data is not None:
+        say(f"opening the validation data ({_data_words(cfg.val_data)})")
         val_set = open_data(cfg.val_data, cfg.seed)
+    say(
+        f"{len(train_set)} training samples"
+        + (f", {len(val_set)} validation samples" if val_set is not None else "")
+        + f"; {cfg.loop.steps} steps of {cfg.loop.batch_size} (the first batches read or render "
+        "their samples)"
+    )
     validate, best_metric, panels = None, "abs_rel", None
     if val_set is not None:
         if cfg.protocol is None:
@@ -163,6 +177,11 @@ def build_training(
         origin=origin,
     )
     return TrainingRun(cfg, trainer, train_set, val_set)
+
+
+def _data_words(cfg: DataConfig) -> str:
+    where = f" at {cfg.root}" if cfg.root else ""
+    return f"{cfg.dataset}{where}" + (f", split {cfg.split}" if cfg.split else "")
 
 
 def finish_run(run: TrainingRun, result: TrainResult) -> Path:

@@ -109,7 +109,9 @@ class Trainer:
         seed: seeds the data order and the global RNGs.
         validate: optional ``model -> {metric: value}`` run every ``loop.val_every`` steps; the
             checkpoint with the lowest ``best_metric`` is kept as ``best.pt``.
-        progress: optional ``(step, total, loss) -> None`` callback (the CLI draws a bar).
+        progress: optional ``(step, total, loss) -> None`` callback (the CLI draws a bar); it is
+            called with ``loss=None`` before the first batch is read (which may take a while when
+            samples are rendered or decoded on the fly).
         config: the resolved config (saved in checkpoints and, for a fresh run, in ``run.json``).
         origin: the recipe and overrides the run was started from (recorded in ``run.json``).
 
@@ -129,7 +131,7 @@ class Trainer:
         seed: int = 0,
         validate: Callable[[torch.nn.Module], dict[str, float]] | None = None,
         best_metric: str = "abs_rel",
-        progress: Callable[[int, int, float], None] | None = None,
+        progress: Callable[[int, int, float | None], None] | None = None,
         config: dict[str, Any] | None = None,
         panels: Callable[[torch.nn.Module], dict[str, Any]] | None = None,
         origin: RunOrigin | None = None,
@@ -266,6 +268,8 @@ class Trainer:
         if state is not None:
             set_rng_state(state["rng"])
         result = TrainResult(self.out_dir, start, best_metric=best)
+        if self.progress is not None:
+            self.progress(start, self.loop.steps, None)
         t0 = time.perf_counter()
         saved_at = time.monotonic()
         wait = 0.0
