@@ -13,6 +13,8 @@ import torch
 
 from depthforge.demo import PANEL_FRAMES, panel_indices, run_demo
 from depthforge.models import load_model
+from depthforge.train.logging import METRICS_LOG, read_metrics
+from depthforge.train.threads import cpu_threads
 from depthforge.viz import ERROR_LUT, LEGEND_WIDTH, LUT, error_preview
 from tests.test_cli import run_cli
 
@@ -125,3 +127,26 @@ def test_saved_model_reproduces_the_reported_metrics(demo):
             predict(model, sample.image[None]).depth, sample.depth[None], sample.mask[None]
         )
     assert evaluator.result().metrics["abs_rel"] == pytest.approx(demo.metrics["abs_rel"], rel=1e-5)
+
+
+def test_a_second_run_with_the_same_seed_on_another_core_count_gives_identical_numbers(
+    demo, tmp_path
+):
+    """The recipe pins the CPU threads (loop.threads): the order of the sums inside
+    convolutions, and so every bit of the result, would otherwise follow the core count."""
+    other = 1 if torch.get_num_threads() != 1 else 2
+    threads_in_training = []
+    with cpu_threads(other):
+        again = run_demo(
+            tmp_path / "again",
+            overrides=TINY,
+            train_progress=lambda *_: threads_in_training.append(torch.get_num_threads()),
+        )
+        assert torch.get_num_threads() == other  # restored after the run
+    assert set(threads_in_training) == {2}
+    assert again.metrics == demo.metrics and again.baseline_metrics == demo.baseline_metrics
+    first, second = (read_metrics(r.out_dir / "run" / METRICS_LOG) for r in (demo, again))
+    assert first == second and [sorted(r) for r in first] == [
+        ["loss", "lr", "step"],
+        ["step", "val"],
+    ]

@@ -30,6 +30,7 @@ from depthforge.train.config import (
 )
 from depthforge.train.logging import METRICS_LOG, read_metrics
 from depthforge.train.run import InMemoryDataset, build_training, finish_run, open_data
+from depthforge.train.threads import cpu_threads
 from depthforge.viz import depth_preview, depth_range, error_preview, hstack
 
 DEMO_RECIPE = "synth_demo"
@@ -128,26 +129,29 @@ def run_demo(
     cfg: TrainConfig = build_config(raw)
     say = stage or (lambda _text: None)
 
-    say("rendering the synthetic world")
-    train_set = InMemoryDataset(open_data(cfg.train_data), render_progress)
-    val_set = InMemoryDataset(open_data(cfg.val_data), render_progress)
+    with cpu_threads(
+        cfg.loop.threads
+    ):  # the whole run: its numbers do not depend on the core count
+        say("rendering the synthetic world")
+        train_set = InMemoryDataset(open_data(cfg.train_data), render_progress)
+        val_set = InMemoryDataset(open_data(cfg.val_data), render_progress)
 
-    say("fitting the constant-depth baseline")
-    constant = best_constant_depth(train_set)
-    baseline = constant_baseline_metrics(val_set, constant, cfg.protocol)
+        say("fitting the constant-depth baseline")
+        constant = best_constant_depth(train_set)
+        baseline = constant_baseline_metrics(val_set, constant, cfg.protocol)
 
-    say(f"training {cfg.model.name} for {cfg.loop.steps} steps")
-    run = build_training(cfg, progress=train_progress, train_set=train_set, val_set=val_set)
-    result = run.trainer.fit(overwrite=overwrite)
-    model_dir = finish_run(run, result)
-    model = run.trainer.bare_model.eval()
+        say(f"training {cfg.model.name} for {cfg.loop.steps} steps")
+        run = build_training(cfg, progress=train_progress, train_set=train_set, val_set=val_set)
+        result = run.trainer.fit(overwrite=overwrite)
+        model_dir = finish_run(run, result)
+        model = run.trainer.bare_model.eval()
 
-    say("evaluating and writing the report")
-    metrics = run.trainer.validate(model)
-    seconds = time.perf_counter() - started
-    report_path = write_report(
-        out, cfg, metrics, baseline, constant, model, val_set, seconds, result.steps
-    )
+        say("evaluating and writing the report")
+        metrics = run.trainer.validate(model)
+        seconds = time.perf_counter() - started
+        report_path = write_report(
+            out, cfg, metrics, baseline, constant, model, val_set, seconds, result.steps
+        )
     return DemoResult(
         out, report_path, model_dir, metrics, baseline, constant, seconds, result.steps
     )

@@ -72,7 +72,9 @@ class OptimConfig:
 @dataclass
 class LoopConfig:
     """How long to train and how often to log, validate and save (``last.pt`` every ``ckpt_every``
-    steps and at least every ``ckpt_minutes`` minutes of wall-clock time)."""
+    steps and at least every ``ckpt_minutes`` minutes of wall-clock time). ``threads`` pins the
+    CPU threads of the run (:mod:`depthforge.train.threads`): ``None`` uses every core, and the
+    numbers then depend on the core count."""
 
     steps: int = 1000
     batch_size: int = 8
@@ -81,6 +83,7 @@ class LoopConfig:
     val_every: int = 250
     ckpt_every: int = 250
     ckpt_minutes: float = 10.0
+    threads: int | None = None
     amp: bool = True
     device: str = "auto"
     tensorboard: bool = False

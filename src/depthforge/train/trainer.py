@@ -24,6 +24,7 @@ from depthforge.train.logging import RunLogger
 from depthforge.train.resume import RunOrigin, write_run_record
 from depthforge.train.sampler import StepBatchSampler
 from depthforge.train.signals import stop_on_signals
+from depthforge.train.threads import cpu_threads
 
 LAST_CHECKPOINT = "last.pt"
 BEST_CHECKPOINT = "best.pt"
@@ -258,7 +259,7 @@ class Trainer:
             fresh=not resume,
             resume_step=start,
         )
-        with stop_on_signals() as stop:
+        with stop_on_signals() as stop, cpu_threads(self.loop.threads):
             return self._loop(start, best, state, logger, stop)
 
     def _loop(self, start, best, state, logger: RunLogger, stop) -> TrainResult:
