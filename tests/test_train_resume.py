@@ -39,6 +39,11 @@ def train(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
 def test_resume_needs_only_the_run_folder(monkeypatch, capsys, tmp_path):
     code, _, err = train(monkeypatch, capsys, "synth_demo", f"out_dir={tmp_path / 'a'}", *TINY)
     assert code == 0, err
+    # off a terminal: what is being prepared, then progress as lines
+    assert "· building fcrn_resnet18" in err
+    assert "· opening the training data (synth, split train)" in err
+    assert "training: 0/4 (0 %) preparing the first batch" in err
+    assert "training: 4/4 (100 %) loss" in err
 
     @contextmanager
     def killed_after_step_3(description, enabled=True):
@@ -82,3 +87,11 @@ def test_resume_refuses_another_recipe_or_model_naming_both(monkeypatch, capsys,
     assert code == 2 and "'fcrn_resnet18'" in err and "'fcrn_resnet50'" in err
     code, _, err = train(monkeypatch, capsys, "--resume", str(tmp_path / "nothing"))
     assert code == 2 and "nothing" in err and "Traceback" not in err
+
+
+def test_recipes_lists_every_shipped_recipe_with_a_line_of_description(monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, _ = run_cli(monkeypatch, capsys, "recipes")
+    assert code == 0
+    assert "synth_demo" in out and "The demo recipe: FCRN (ResNet-18 encoder" in out
+    assert "megadepth_colmap" in out and "MegaDepth-style mixed supervision" in out
