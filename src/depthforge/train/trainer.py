@@ -322,16 +322,20 @@ class Trainer:
                 if score is not None and (best is None or score < best):
                     best, result.best_step = score, done
                     self._save(BEST_CHECKPOINT, done, best)
-            due = time.monotonic() - saved_at >= 60 * self.loop.ckpt_minutes
-            if done % self.loop.ckpt_every == 0 or done == self.loop.steps or due or stop:
+            # every rank must agree (saving meets at a barrier): any rank's clock or signal counts
+            due, stopping = (
+                float(mean_across_ranks(torch.tensor(float(flag), device=self.device))) > 0
+                for flag in (time.monotonic() - saved_at >= 60 * self.loop.ckpt_minutes, bool(stop))
+            )
+            if done % self.loop.ckpt_every == 0 or done == self.loop.steps or due or stopping:
                 self._save(LAST_CHECKPOINT, done, best)
                 saved_at = time.monotonic()
             if self.progress is not None:
                 self.progress(done, self.loop.steps, value)
-            if stop:
+            if stopping:
                 logger.close()
                 raise TrainingInterrupted(
-                    f"stopped by {stop.signal_name} after step {done} of {self.loop.steps}; "
+                    f"stopped by {stop.signal_name or 'a signal to another process'} after step {done} of {self.loop.steps}; "
                     f"checkpoint saved; continue with: depthforge train --resume {self.out_dir}"
                 )
             tick = time.perf_counter()
