@@ -85,6 +85,8 @@ def test_resume_refuses_another_recipe_or_model_naming_both(monkeypatch, capsys,
     assert len(err.strip().splitlines()) == 1
     code, _, err = train(monkeypatch, capsys, "--resume", str(run), "model.name=fcrn_resnet50")
     assert code == 2 and "'fcrn_resnet18'" in err and "'fcrn_resnet50'" in err
+    code, _, err = train(monkeypatch, capsys, str(run))
+    assert code == 2 and "is a run folder, not a recipe: continue it with --resume" in err
     code, _, err = train(monkeypatch, capsys, "--resume", str(tmp_path / "nothing"))
     assert code == 2 and "nothing" in err and "Traceback" not in err
 

@@ -85,6 +85,8 @@ def training_config(
     """
     run_dir = Path(recipe_or_run)
     if not resume:
+        if (run_dir / RUN_RECORD).is_file():
+            raise DataError(run_dir, "is a run folder, not a recipe: continue it with --resume")
         recipe_file = resolve_recipe(recipe_or_run)
         origin = RunOrigin(recipe_or_run, str(recipe_file.resolve()), tuple(overrides))
         return load_config(recipe_file, overrides), origin
