@@ -4,17 +4,33 @@ from __future__ import annotations
 
 import errno
 import json
+import os
+import re
+import signal
 
 import pytest
 import torch
+import yaml
 
 from depthforge.data.collate import collate_samples
 from depthforge.errors import DataError, DepthforgeError
 from depthforge.train.checkpoint import load_checkpoint
-from depthforge.train.config import LoopConfig, OptimConfig, load_config
-from depthforge.train.logging import METRICS_LOG
+from depthforge.train.config import (
+    LoopConfig,
+    OptimConfig,
+    list_recipes,
+    load_config,
+    recipe_description,
+    resolve_recipe,
+)
+from depthforge.train.logging import METRICS_LOG, read_metrics
 from depthforge.train.sampler import StepBatchSampler
-from depthforge.train.trainer import LAST_CHECKPOINT, Trainer, TrainingDiverged
+from depthforge.train.trainer import (
+    LAST_CHECKPOINT,
+    Trainer,
+    TrainingDiverged,
+    TrainingInterrupted,
+)
 from depthforge.types import Sample
 
 
@@ -51,9 +67,10 @@ def make_model() -> torch.nn.Module:
     )
 
 
-def make_trainer(out, steps: int, strategy=masked_l1) -> Trainer:
+def make_trainer(out, steps: int, strategy=masked_l1, **loop_options) -> Trainer:
+    options = {"ckpt_every": 3, **loop_options}
     loop = LoopConfig(
-        steps=steps, batch_size=4, log_every=1, val_every=10**9, ckpt_every=3, device="cpu"
+        steps=steps, batch_size=4, log_every=1, val_every=10**9, device="cpu", **options
     )
     optim = OptimConfig(lr=1e-2, schedule="cosine", warmup_steps=2)
     return Trainer(make_model(), strategy, ToyDepth(), out, loop=loop, optim=optim, seed=7)
@@ -82,6 +99,57 @@ def test_resume_reproduces_the_uninterrupted_loss_curve(tmp_path):
         torch.tensor(resumed), torch.tensor(straight[6:]), rtol=1e-6, atol=1e-7
     )
     assert straight[6] != straight[5]  # the comparison is not between constants
+
+
+def killed_after(steps: int, signal_number: int | None = None):
+    """A strategy that dies (or sends itself ``signal_number``) after ``steps`` steps."""
+    seen = []
+
+    def strategy(model, batch):
+        if len(seen) == steps:
+            if signal_number is None:
+                raise Killed
+            os.kill(os.getpid(), signal_number)
+        seen.append(1)
+        return masked_l1(model, batch)
+
+    return strategy
+
+
+def test_metrics_log_keeps_one_record_per_step_across_a_resume(tmp_path):
+    with pytest.raises(Killed):
+        make_trainer(tmp_path, 8, killed_after(5)).fit()  # logged 1..5, checkpointed at 3
+    assert [r["step"] for r in read_metrics(tmp_path / METRICS_LOG)] == [1, 2, 3, 4, 5]
+    make_trainer(tmp_path, 8).fit(resume=True)
+    assert [r["step"] for r in read_metrics(tmp_path / METRICS_LOG)] == list(range(1, 9))
+
+
+def test_checkpoints_on_the_wall_clock_interval_too(tmp_path):
+    with pytest.raises(Killed):  # the step interval alone would not have saved yet
+        make_trainer(tmp_path / "a", 8, killed_after(2), ckpt_every=100, ckpt_minutes=1e3).fit()
+    assert not (tmp_path / "a" / LAST_CHECKPOINT).exists()
+    with pytest.raises(
+        DataError, match="stopped before its first one .every 100 steps or 1000 min"
+    ):
+        make_trainer(tmp_path / "a", 8, ckpt_every=100, ckpt_minutes=1e3).fit(resume=True)
+    with pytest.raises(Killed):  # an interval of 0 minutes is due after every step
+        make_trainer(tmp_path / "b", 8, killed_after(2), ckpt_every=100, ckpt_minutes=0).fit()
+    assert load_checkpoint(tmp_path / "b" / LAST_CHECKPOINT)["step"] == 2
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_checkpoints_the_step_under_way_and_resumes_exactly(tmp_path, signal_number):
+    straight = make_trainer(tmp_path / "a", 8).fit().losses
+    before = signal.getsignal(signal_number)
+    trainer = make_trainer(tmp_path / "b", 8, killed_after(4, signal_number), ckpt_every=100)
+    with pytest.raises(TrainingInterrupted, match=f"{signal_number.name} after step 5 of 8"):
+        trainer.fit()  # the signal arrives during step 5, which is finished and saved
+    assert signal.getsignal(signal_number) is before
+    assert load_checkpoint(tmp_path / "b" / LAST_CHECKPOINT)["step"] == 5
+    resumed = make_trainer(tmp_path / "b", 8).fit(resume=True).losses
+    torch.testing.assert_close(
+        torch.tensor(resumed), torch.tensor(straight[5:]), rtol=1e-6, atol=1e-7
+    )
 
 
 class ScaledL1(torch.nn.Module):
@@ -195,6 +263,44 @@ def test_unknown_config_key_names_the_nearest_known_key(tmp_path):
         DepthforgeError, match=r"unknown config key loop\.'stpes'; did you mean loop\.'steps'"
     ):
         load_config(recipe, ["loop.stpes=3"])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("loop:\n  steps: ten\n", "'loop.steps': expected an integer, got 'ten'"),
+        ("loop: 5\n", "'loop': expected a mapping of steps, batch_size, "),
+        ("val_data: synth\n", "'val_data': expected a mapping of dataset, root, split, options, "),
+        ("optim:\n  lr: fast\n", "'optim.lr': expected a number, got 'fast'"),
+        ("optim:\n  grad_clip: [1]\n", "'optim.grad_clip': expected a number or null, got [1]"),
+        ("loop:\n  amp: 1\n", "'loop.amp': expected true or false, got 1"),
+        ("loop:\n  steps: 2.5\n", "'loop.steps': expected an integer, got 2.5"),
+        ("model:\n  overrides: 3\n", "'model.overrides': expected a mapping, got 3"),
+        ("seed: true\n", "'seed': expected an integer, got True"),
+        ("protocol: 3\n", "'protocol': expected a string or null, got 3"),
+    ],
+)
+def test_recipe_values_of_the_wrong_type_name_key_type_and_value(tmp_path, text, message):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(text)
+    with pytest.raises(DepthforgeError, match=re.escape(message)):
+        load_config(recipe)
+
+
+def test_numbers_yaml_reads_as_strings_become_floats(tmp_path):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("optim:\n  lr: 1e-4\n  grad_clip: null\n  weight_decay: 0\nval_data: null\n")
+    cfg = load_config(recipe)
+    assert cfg.optim.lr == 1e-4 and isinstance(cfg.optim.lr, float)
+    assert yaml.safe_load("lr: 1e-4")["lr"] == "1e-4"  # why the coercion is needed (YAML 1.1)
+    assert cfg.optim.grad_clip is None and cfg.val_data is None
+    assert cfg.optim.weight_decay == 0.0 and isinstance(cfg.optim.weight_decay, float)
+
+
+def test_every_shipped_recipe_passes_the_schema_and_has_a_description():
+    for name in list_recipes():
+        load_config(resolve_recipe(name))
+        assert 20 <= len(recipe_description(resolve_recipe(name))) <= 100, name
 
 
 def test_collate_pads_pairs_and_marks_padding():

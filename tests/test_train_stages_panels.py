@@ -22,7 +22,14 @@ from depthforge.train.stages import init_fine_from_coarse, initialize_from
 from depthforge.train.strategies import build_supervised
 from depthforge.train.trainer import Trainer
 from depthforge.types import OutputSpace, Sample
-from depthforge.viz import LEGEND_WIDTH, NO_DEPTH, colorize_depth, colour_map, depth_range
+from depthforge.viz import (
+    ERROR_LUT,
+    LEGEND_WIDTH,
+    NO_DEPTH,
+    colorize_depth,
+    colour_map,
+    depth_range,
+)
 
 # Smallest Eigen 2014 input whose coarse maps stay ≥ 1 pixel: 60×80 → output grid 13×18.
 TOY_EIGEN = {"input_size": (60, 80), "fc_features": 16}
@@ -302,7 +309,7 @@ def test_validation_panels_show_rgb_prediction_gt_and_error():
         )
         # Error: |2 − g| / g over [0, 0.5], grey where the GT is invalid (hand-derived).
         rel = np.abs(2.0 - gt) / np.where(valid, gt, 1.0)
-        expected = colour_map(rel / 0.5)
+        expected = colour_map(rel / 0.5, ERROR_LUT)
         expected[~valid] = NO_DEPTH
         np.testing.assert_array_equal(panel[:, x_err : x_err + w], expected)
 

@@ -400,28 +400,44 @@ def baseline(
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
 def train(
     config: Annotated[
-        str, typer.Argument(help="Recipe YAML file, or the name of a shipped recipe.")
+        str,
+        typer.Argument(
+            help="Recipe YAML file or shipped recipe name (see `depthforge recipes`); with "
+            "--resume, the run folder itself."
+        ),
     ],
     overrides: Annotated[
         list[str] | None, typer.Argument(help="key=value overrides, e.g. loop.steps=100.")
     ] = None,
     resume: Annotated[
-        bool, typer.Option("--resume", help="Continue from OUT_DIR/last.pt.")
+        bool,
+        typer.Option(
+            "--resume", help="Continue a run from its last.pt with its saved config (run.json)."
+        ),
     ] = False,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Start again over a previous run in OUT_DIR.")
     ] = False,
 ) -> None:
-    """Train from a recipe (composes `_base_` files); works under `torchrun` for several processes."""
-    from depthforge.train.config import load_config, resolve_recipe
+    """Train from a recipe (composes `_base_` files); works under `torchrun` for several processes.
+
+    `depthforge train --resume RUN` continues the run in folder RUN with the recipe and overrides
+    it was started with; overrides given with it apply on top (e.g. loop.steps=2000).
+    """
     from depthforge.train.distributed import init_from_env
+    from depthforge.train.resume import training_config
     from depthforge.train.run import build_training, finish_run
+    from depthforge.train.trainer import TrainingInterrupted
 
     rank, world = init_from_env()
-    cfg = load_config(resolve_recipe(config), overrides or [])
-    with train_progress("training", enabled=rank == 0) as update:
-        run = build_training(cfg, progress=update)
-        result = run.trainer.fit(resume=resume, overwrite=overwrite)
+    cfg, origin = training_config(config, overrides or [], resume=resume)
+    try:
+        with train_progress("training", enabled=rank == 0) as update:
+            run = build_training(cfg, progress=update, origin=origin, stage=stage_line(rank))
+            result = run.trainer.fit(resume=resume, overwrite=overwrite)
+    except TrainingInterrupted as stopped:
+        err_console.print(str(stopped), highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(130) from None
     if rank == 0:
         model_dir = finish_run(run, result)
         console.print(
@@ -435,8 +451,29 @@ def train(
         )
 
 
+@app.command()
+def recipes() -> None:
+    """The shipped recipes (train one with `depthforge train NAME`)."""
+    from rich.markup import escape
+
+    from depthforge.train.config import RECIPES_DIR, list_recipes, recipe_description
+
+    table = Table("recipe", "what it trains")
+    for name in list_recipes():
+        table.add_row(escape(name), escape(recipe_description(RECIPES_DIR / f"{name}.yaml")))
+    console.print(table)
+
+
+def stage_line(rank: int = 0):
+    """``say(text)``: one "· text" line on stderr (only on rank 0 of a multi-process run)."""
+    from rich.markup import escape
+
+    return (lambda text: err_console.print(f"[bold]·[/] {escape(text)}")) if rank == 0 else None
+
+
 def progress_display() -> Progress:
-    """The progress display of long commands: bar, count, running loss (when known), ETA."""
+    """The progress display of long commands: bar, count, running loss (when known), ETA. Where
+    stderr is not a terminal the bars are off and each task prints periodic lines instead."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -444,13 +481,19 @@ def progress_display() -> Progress:
         TextColumn("{task.fields[status]}"),
         TimeRemainingColumn(),
         console=err_console,
+        disable=not err_console.is_terminal,
     )
 
 
 def add_progress_task(bar: Progress, description: str, *, with_loss: bool = False):
     """A task on ``bar``; returns ``update(done, total[, loss])`` (loss: mean of the last 20)."""
+    from depthforge.progress_lines import PeriodicLines
+
     task = bar.add_task(description, total=None, status="")
     running: list[float] = []
+    lines = None
+    if bar.disable:
+        lines = PeriodicLines(lambda text: bar.console.print(text, markup=False), description)
 
     def update(done: int, total: int, loss: float | None = None) -> None:
         status = ""
@@ -458,7 +501,11 @@ def add_progress_task(bar: Progress, description: str, *, with_loss: bool = Fals
             running.append(loss)
             del running[:-20]
             status = f"loss {sum(running) / len(running):.4f}"
+        elif with_loss:
+            status = "preparing the first batch"
         bar.update(task, completed=done, total=total, status=status)
+        if lines is not None:
+            lines(done, total, status)
 
     return update
 
@@ -801,7 +848,7 @@ def demo(
 ) -> None:
     """The whole toolkit on the synthetic world: render, train a small FCRN, compare with the
     best constant depth, predict held-out frames and write an HTML report."""
-    from depthforge.demo import run_demo
+    from depthforge.demo import recipe_steps, run_demo
 
     refuse_to_overwrite(out, overwrite)
     overrides = [] if steps is None else [f"loop.steps={steps}"]
@@ -820,6 +867,11 @@ def demo(
         f"best constant depth ({ratio:.2f}×), δ<1.25 {result.metrics['d1']:.3f}; "
         f"{result.steps} steps, {result.seconds / 60:.1f} min"
     )
+    if not result.beats_baseline:
+        err_console.print(
+            f"[bold yellow]warning:[/] after {result.steps} steps the model is no better than "
+            f"the best constant depth; train longer (the recipe's {recipe_steps()} steps)"
+        )
     console.print(f"report: [bold]{result.report}[/]   model: [bold]{result.model_dir}[/]")
 
 

@@ -16,7 +16,8 @@ from depthforge.io.image import write_atomic
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
 h1{font-size:1.6em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
-figure{display:inline-block;margin:4px 8px 8px 0;vertical-align:top}
+figure{display:inline-block;margin:4px 8px 8px 0;vertical-align:top;max-width:100%}
+figure img{max-width:100%;height:auto}
 figcaption{font-size:.8em;color:#555;text-align:center}
 table{border-collapse:collapse;font-size:.9em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
 th{background:#f4f4f4}pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.85em}

@@ -53,7 +53,9 @@ def _umask() -> int:
 def atomic_path(path: str | Path):
     """Yield a temporary path beside ``path``; on success rename it over ``path`` atomically.
 
-    A crash or a full disk leaves the previous file intact and no partial file behind.
+    A crash or a full disk leaves the previous file intact and no partial file behind. The file
+    gets the permissions of any new file (``0o666`` less the umask), not the owner-only ``0o600``
+    of a temporary file.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -61,6 +63,7 @@ def atomic_path(path: str | Path):
         prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent
     )
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -79,6 +82,11 @@ def refuse_overwrite(path: str | Path, overwrite: bool, *, folder: bool = False)
         raise DataError(path, "folder already holds files; pass overwrite=True (--overwrite)")
     if not folder and path.exists():
         raise DataError(path, "already exists; pass overwrite=True (--overwrite) to replace it")
+def _umask() -> int:
+    """The process's file-creation mask (reading it means setting it; it is set straight back)."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
 
 
 def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:

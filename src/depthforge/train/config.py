@@ -9,10 +9,12 @@ schema below: an unknown key is an error that names the key and the nearest know
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, get_type_hints
+from types import UnionType
+from typing import Any, Union, get_origin, get_type_hints
 
 import yaml
 
@@ -70,7 +72,10 @@ class OptimConfig:
 
 @dataclass
 class LoopConfig:
-    """How long to train and how often to log, validate and save."""
+    """How long to train and how often to log, validate and save (``last.pt`` every ``ckpt_every``
+    steps and at least every ``ckpt_minutes`` minutes of wall-clock time). ``threads`` pins the
+    CPU threads of the run (:mod:`depthforge.train.threads`): ``None`` uses every core, and the
+    numbers then depend on the core count."""
 
     steps: int = 1000
     batch_size: int = 8
@@ -78,6 +83,8 @@ class LoopConfig:
     log_every: int = 10
     val_every: int = 250
     ckpt_every: int = 250
+    ckpt_minutes: float = 10.0
+    threads: int | None = None
     amp: bool = True
     device: str = "auto"
     tensorboard: bool = False
@@ -178,8 +185,48 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
         sub = next((t for t in getattr(target, "__args__", (target,)) if is_dataclass(t)), None)
         if sub is not None and isinstance(value, dict) and key not in FREE_FORM:
             value = _build(sub, value, f"{where}{key}.")
+        else:
+            value = _checked(value, target, f"{where}{key}")
         kwargs[key] = value
     return cls(**kwargs)
+
+
+_TYPE_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def _checked(value: Any, hint: Any, key: str) -> Any:
+    """``value`` if it has the schema type ``hint`` (a number written as a string, e.g. ``1e-4``,
+    which YAML 1.1 reads as a string, becomes a float where a float is expected); else an error
+    naming the key, the expected type and the value."""
+    options = getattr(hint, "__args__", None) if get_origin(hint) in (UnionType, Union) else None
+    for option in options or (hint,):
+        if option is type(None) and value is None:
+            return None
+        base = get_origin(option) or option
+        if base is Any or (base in (dict, list) or is_dataclass(base)) and isinstance(value, base):
+            return value
+        if base is bool and isinstance(value, bool):
+            return value
+        if base in (int, str) and isinstance(value, base) and not isinstance(value, bool):
+            return value
+        if base is float and isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if base is float and isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    words = [_type_word(option) for option in options or (hint,)]
+    raise DepthforgeError(f"config key {key!r}: expected {' or '.join(words)}, got {value!r}")
+
+
+def _type_word(hint: Any) -> str:
+    base = get_origin(hint) or hint
+    if base is type(None):
+        return "null"
+    if is_dataclass(base):
+        return f"a mapping of {', '.join(f.name for f in fields(base))}"
+    return {dict: "a mapping", list: "a list"}.get(base) or _TYPE_WORDS.get(base, str(hint))
 
 
 def build_config(data: dict[str, Any]) -> TrainConfig:
@@ -199,6 +246,22 @@ RECIPES_DIR = Path(__file__).resolve().parent.parent / "configs"
 def list_recipes() -> list[str]:
     """Names of the shipped recipes."""
     return sorted(p.stem for p in RECIPES_DIR.glob("*.yaml"))
+
+
+def recipe_description(path: str | Path, max_chars: int = 100) -> str:
+    """The first sentence of a recipe's leading comment block, cut at a word to ``max_chars``
+    (``""`` when it has none)."""
+    lines = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("#").strip())
+    text = " ".join(line for line in lines if line)
+    # a sentence ends at a full stop followed by a capital ("et al. 2016" does not end one)
+    sentence = re.split(r"(?<=\.)\s+(?=[A-Z])", text, maxsplit=1)[0]
+    if len(sentence) <= max_chars:
+        return sentence
+    return sentence[: max_chars - 1].rsplit(" ", 1)[0].rstrip(",:;") + "…"
 
 
 def resolve_recipe(name_or_path: str | Path) -> Path:

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from depthforge.io.image import write_atomic
+
 METRICS_LOG = "metrics.jsonl"
 
 
@@ -16,7 +18,9 @@ class RunLogger:
     """Appends one JSON object per record to ``out_dir/metrics.jsonl`` (any tool can read it) and,
     with ``tensorboard=True``, mirrors scalars and image panels to TensorBoard event files.
 
-    Only the process of rank 0 writes (pass ``enabled=False`` elsewhere).
+    Only the process of rank 0 writes (pass ``enabled=False`` elsewhere). A resumed run
+    (``fresh=False``) first drops the records after ``resume_step``: the steps it replays are
+    logged again, so each step keeps one record of each kind.
     """
 
     def __init__(
@@ -26,6 +30,7 @@ class RunLogger:
         tensorboard: bool = False,
         enabled: bool = True,
         fresh: bool = True,
+        resume_step: int = 0,
     ):
         self.path = Path(out_dir) / METRICS_LOG
         self.enabled = enabled
@@ -35,6 +40,10 @@ class RunLogger:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if fresh:
             self.path.unlink(missing_ok=True)
+        elif self.path.is_file():
+            kept = [r for r in read_metrics(self.path) if r["step"] <= resume_step]
+            text = "".join(json.dumps(r) + "\n" for r in kept)
+            write_atomic(self.path, lambda tmp: tmp.write_text(text))
         if tensorboard:
             try:
                 from torch.utils.tensorboard import SummaryWriter

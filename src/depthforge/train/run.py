@@ -17,6 +17,7 @@ from depthforge.data.registry import open_dataset
 from depthforge.errors import DataError, DepthforgeError
 from depthforge.io.image import write_atomic
 from depthforge.train.config import DataConfig, TrainConfig
+from depthforge.train.resume import RunOrigin
 from depthforge.train.strategies import build_strategy, check_strategy
 from depthforge.train.trainer import Trainer, TrainResult
 from depthforge.transforms.recipe import AugmentedDataset, build_transforms
@@ -99,13 +100,19 @@ class TrainingRun:
 def build_training(
     cfg: TrainConfig,
     *,
-    progress: Callable[[int, int, float], None] | None = None,
+    progress: Callable[[int, int, float | None], None] | None = None,
     train_set: Dataset | None = None,
     val_set: Dataset | None = None,
+    origin: RunOrigin | None = None,
+    stage: Callable[[str], None] | None = None,
 ) -> TrainingRun:
-    """Data sets, model, strategy and validator of a recipe, wired into a :class:`Trainer`."""
+    """Data sets, model, strategy and validator of a recipe, wired into a :class:`Trainer`
+    (``origin``: the recipe and overrides to record in the run folder's ``run.json``;
+    ``stage``: told in words what is being prepared)."""
     from depthforge.models import create_model
 
+    say = stage or (lambda _text: None)
+    say(f"building {cfg.model.name}")
     check_strategy(cfg.strategy, cfg.loss.name)
     torch.manual_seed(cfg.seed)
     model = create_model(cfg.model.name, **cfg.model.overrides)
@@ -118,9 +125,18 @@ def build_training(
 
         initialize_from(model, cfg.model.init_from)
     strategy = build_strategy(cfg.strategy, cfg.loss.name, cfg.loss.kwargs, model.output_space)
-    train_set = train_set if train_set is not None else open_data(cfg.train_data, cfg.seed)
+    if train_set is None:
+        say(f"opening the training data ({_data_words(cfg.train_data)})")
+        train_set = open_data(cfg.train_data, cfg.seed)
     if val_set is None and cfg.val_data is not None:
+        say(f"opening the validation data ({_data_words(cfg.val_data)})")
         val_set = open_data(cfg.val_data, cfg.seed)
+    say(
+        f"{len(train_set)} training samples"
+        + (f", {len(val_set)} validation samples" if val_set is not None else "")
+        + f"; {cfg.loop.steps} steps of {cfg.loop.batch_size} (the first batches read or render "
+        "their samples)"
+    )
     validate, best_metric, panels = None, "abs_rel", None
     if val_set is not None:
         if cfg.protocol is None:
@@ -156,8 +172,14 @@ def build_training(
         progress=progress,
         config=cfg.to_dict(),
         panels=panels,
+        origin=origin,
     )
     return TrainingRun(cfg, trainer, train_set, val_set)
+
+
+def _data_words(cfg: DataConfig) -> str:
+    where = f" at {cfg.root}" if cfg.root else ""
+    return f"{cfg.dataset}{where}" + (f", split {cfg.split}" if cfg.split else "")
 
 
 def finish_run(run: TrainingRun, result: TrainResult) -> Path:

@@ -15,11 +15,15 @@ from torch.utils.data import DataLoader, Dataset
 
 from depthforge.data.collate import Batch, collate_samples
 from depthforge.errors import DataError, DepthforgeError, UnknownNameError
+from depthforge.models.io import load_checked_state
 from depthforge.train.checkpoint import load_checkpoint, save_checkpoint, set_rng_state
 from depthforge.train.config import LoopConfig, OptimConfig
 from depthforge.train.distributed import barrier, mean_across_ranks, rank_and_world, wrap_model
 from depthforge.train.logging import RunLogger
+from depthforge.train.resume import RunOrigin, write_run_record
 from depthforge.train.sampler import StepBatchSampler
+from depthforge.train.signals import stop_on_signals
+from depthforge.train.threads import cpu_threads
 from depthforge.transforms.recipe import AugmentedDataset
 
 LAST_CHECKPOINT = "last.pt"
@@ -40,6 +44,10 @@ class Strategy(Protocol):
 
 class TrainingDiverged(DepthforgeError):
     """The loss became NaN or infinite; no weights were written after the last good checkpoint."""
+
+
+class TrainingInterrupted(DepthforgeError):
+    """A stop signal arrived; the step under way was finished and checkpointed."""
 
 
 def build_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
@@ -102,7 +110,14 @@ class Trainer:
         seed: seeds the data order and the global RNGs.
         validate: optional ``model -> {metric: value}`` run every ``loop.val_every`` steps; the
             checkpoint with the lowest ``best_metric`` is kept as ``best.pt``.
-        progress: optional ``(step, total, loss) -> None`` callback (the CLI draws a bar).
+        progress: optional ``(step, total, loss) -> None`` callback (the CLI draws a bar); it is
+            called with ``loss=None`` before the first batch is read (which may take a while when
+            samples are rendered or decoded on the fly).
+        config: the resolved config (saved in checkpoints and, for a fresh run, in ``run.json``).
+        origin: the recipe and overrides the run was started from (recorded in ``run.json``).
+
+    ``last.pt`` is written every ``loop.ckpt_every`` steps, at least every ``loop.ckpt_minutes``
+    minutes, at the end, and when SIGINT or SIGTERM stops the run (after the step under way).
     """
 
     def __init__(
@@ -117,9 +132,10 @@ class Trainer:
         seed: int = 0,
         validate: Callable[[torch.nn.Module], dict[str, float]] | None = None,
         best_metric: str = "abs_rel",
-        progress: Callable[[int, int, float], None] | None = None,
+        progress: Callable[[int, int, float | None], None] | None = None,
         config: dict[str, Any] | None = None,
         panels: Callable[[torch.nn.Module], dict[str, Any]] | None = None,
+        origin: RunOrigin | None = None,
     ):
         self.rank, self.world = rank_and_world()
         self.device = resolve_device(loop.device)
@@ -132,7 +148,7 @@ class Trainer:
         self.out_dir = Path(out_dir)
         self.loop, self.optim_cfg, self.seed = loop, optim, seed
         self.validate, self.best_metric, self.progress = validate, best_metric, progress
-        self.config = config or {}
+        self.config, self.origin = config or {}, origin
         self.panels = panels
         self.optimizer = build_optimizer(
             [p for p in self.trainable_parameters() if p.requires_grad], optim
@@ -215,8 +231,16 @@ class Trainer:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         start, best, state = 0, None, None
         if resume:
-            state = load_checkpoint(self.out_dir / LAST_CHECKPOINT)
-            self.bare_model.load_state_dict(state["model"])
+            last = self.out_dir / LAST_CHECKPOINT
+            if not last.is_file():
+                raise DataError(
+                    last,
+                    f"no checkpoint to resume from: the run stopped before its first one (every "
+                    f"{self.loop.ckpt_every} steps or {self.loop.ckpt_minutes:g} min); start it "
+                    "again without --resume",
+                )
+            state = load_checkpoint(last)
+            load_checked_state(self.bare_model, state["model"], last, "not this model's weights: ")
             self.optimizer.load_state_dict(state["optimizer"])
             self.scheduler.load_state_dict(state["scheduler"])
             if self.scaler is not None and state["scaler"] is not None:
@@ -226,19 +250,29 @@ class Trainer:
                 self.strategy.load_state_dict(state["extra"]["strategy"])
         else:
             torch.manual_seed(self.seed)
+            if self.config and self.rank == 0:
+                write_run_record(self.out_dir, self.origin, self.config)
         logger = RunLogger(
             self.out_dir,
             tensorboard=self.loop.tensorboard,
             enabled=self.rank == 0,
             fresh=not resume,
+            resume_step=start,
         )
+        with stop_on_signals() as stop, cpu_threads(self.loop.threads):
+            return self._loop(start, best, state, logger, stop)
+
+    def _loop(self, start, best, state, logger: RunLogger, stop) -> TrainResult:
         # The loader draws its base seed from the global RNG when its iterator starts, so the
         # saved RNG state is restored only after that draw: both runs then continue identically.
         batches = iter(self._loader(start))
         if state is not None:
             set_rng_state(state["rng"])
         result = TrainResult(self.out_dir, start, best_metric=best)
+        if self.progress is not None:
+            self.progress(start, self.loop.steps, None)
         t0 = time.perf_counter()
+        saved_at = time.monotonic()
         wait = 0.0
         self._train_mode()
         tick = time.perf_counter()
@@ -288,10 +322,22 @@ class Trainer:
                 if score is not None and (best is None or score < best):
                     best, result.best_step = score, done
                     self._save(BEST_CHECKPOINT, done, best)
-            if done % self.loop.ckpt_every == 0 or done == self.loop.steps:
+            # every rank must agree (saving meets at a barrier): any rank's clock or signal counts
+            due, stopping = (
+                float(mean_across_ranks(torch.tensor(float(flag), device=self.device))) > 0
+                for flag in (time.monotonic() - saved_at >= 60 * self.loop.ckpt_minutes, bool(stop))
+            )
+            if done % self.loop.ckpt_every == 0 or done == self.loop.steps or due or stopping:
                 self._save(LAST_CHECKPOINT, done, best)
+                saved_at = time.monotonic()
             if self.progress is not None:
                 self.progress(done, self.loop.steps, value)
+            if stopping:
+                logger.close()
+                raise TrainingInterrupted(
+                    f"stopped by {stop.signal_name or 'a signal to another process'} after step {done} of {self.loop.steps}; "
+                    f"checkpoint saved; continue with: depthforge train --resume {self.out_dir}"
+                )
             tick = time.perf_counter()
         logger.close()
         result.steps = self.loop.steps
