@@ -57,7 +57,12 @@ def convert_hint(record: PretrainedWeights, target: Path) -> str:
 
 def licence_notice(record: PretrainedWeights) -> str:
     """The line shown before the first download of ``record``."""
-    terms = "" if record.commercial_use else " — NON-COMMERCIAL USE ONLY"
+    if record.commercial_use:
+        terms = ""
+    elif "no licence" in record.licence.lower():
+        terms = " — the authors grant no rights: research use at most, NO COMMERCIAL USE"
+    else:
+        terms = " — NON-COMMERCIAL USE ONLY"
     if "gpl" in record.licence.lower():
         terms += " — GPL: derived works must be released under the GPL"
     return f"{record.name}: {record.paper}; licence: {record.licence}{terms}"
