@@ -12,5 +12,5 @@ if ! .venv/bin/python -c "import torch, torchvision" 2>/dev/null; then
   .venv/bin/python -m pip install -q ${DEPTHFORGE_TORCH:-torch==2.14.1 torchvision==0.29.1} 2>&1 \
     | grep -v '^WARNING: Location' || true
 fi
-.venv/bin/python -m pip install -q -e ".[test,onnx,mesh,video]" 2>&1 | grep -v '^WARNING: Location' || true
+.venv/bin/python -m pip install -q -e ".[test,onnx,mesh,video,annotate]" 2>&1 | grep -v '^WARNING: Location' || true
 .venv/bin/python -c "import depthforge, torch; print(f'depthforge {depthforge.__version__}, torch {torch.__version__}')"
