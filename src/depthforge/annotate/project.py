@@ -109,7 +109,7 @@ def model_predictor(model_dir: Path) -> Callable[[np.ndarray], np.ndarray]:
     model = load_model(model_dir).eval()
 
     def run(image: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
+        x = torch.as_tensor(np.array(image)).permute(2, 0, 1)[None].float() / 255
         with torch.no_grad():
             return predict(model, x).depth[0, 0].numpy()
 
