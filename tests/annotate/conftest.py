@@ -10,10 +10,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +19,7 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the annotate extra is not installed")
 
+from depthforge.annotate.crowd import ServerProcess, free_port  # noqa: E402
 from depthforge.annotate.project import init_project  # noqa: E402
 from depthforge.synth.export import write_synth_folder  # noqa: E402
 
@@ -34,12 +32,6 @@ def require(available: bool, what: str) -> None:
     if os.environ.get("CI", "").lower() in ("true", "1"):
         pytest.fail(message + "; CI must install it")
     pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _pg_bin() -> Path | None:
@@ -121,50 +113,13 @@ def project(tmp_path, synth_folder):
     return init_project(tmp_path / "project", synth_folder, pairs_per_image=6, k=2, gold_rate=0.25)
 
 
-class Server:
-    """``depthforge annotate serve`` as a child process on a free loopback port."""
-
-    def __init__(self, project_dir: Path, db: str | None = None):
-        self.project_dir, self.db = project_dir, db
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> Server:
-        cmd = [sys.executable, "-m", "depthforge", "annotate", "serve", str(self.project_dir)]
-        cmd += ["--port", str(self.port)] + (["--db", self.db] if self.db else [])
-        self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.process.stderr.read().decode()}")
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return self
-            time.sleep(0.1)
-        raise RuntimeError("server did not start within 60 s")
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown handler runs."""
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
 @pytest.fixture
 def serve():
     """``serve(project_dir) -> Server`` started; every server is stopped afterwards."""
-    servers: list[Server] = []
+    servers: list[ServerProcess] = []
 
-    def start(project_dir: Path, db: str | None = None) -> Server:
-        servers.append(Server(project_dir, db).start())
+    def start(project_dir: Path, db: str | None = None) -> ServerProcess:
+        servers.append(ServerProcess(project_dir, db).start())
         return servers[-1]
 
     yield start

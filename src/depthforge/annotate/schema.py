@@ -21,6 +21,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     UniqueConstraint,
@@ -68,6 +69,10 @@ class Image(Base):
 
 
 class Pair(Base):
+    """A point pair. ``open_slots`` is how many more annotators an ordinary pair still needs
+    (``k`` at first, 0 once full; always 0 for gold pairs, which every annotator may be shown):
+    the index on ``(open_slots, id)`` makes "the next pair to assign" an index walk."""
+
     __tablename__ = "pairs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id"), index=True)
@@ -75,6 +80,11 @@ class Pair(Base):
     xa: Mapped[int] = mapped_column(Integer)
     yb: Mapped[int] = mapped_column(Integer)
     xb: Mapped[int] = mapped_column(Integer)
+    open_slots: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (
+        Index("ix_pairs_queue", "open_slots", "id"),
+        CheckConstraint("open_slots >= 0", name="ck_pairs_open_slots"),
+    )
 
 
 class GoldPair(Base):

@@ -1,8 +1,10 @@
 """Every read and write of an annotation database, one transaction per call.
 
-SQLite (the default, a file in the project folder) runs in WAL mode with ``synchronous=FULL``
-and a busy timeout, and every writing transaction starts with ``BEGIN IMMEDIATE`` so that
-concurrent writers queue on the lock instead of failing on a read-to-write upgrade. PostgreSQL
+SQLite (the default, a file in the project folder) runs in WAL mode with a busy timeout, and
+every writing transaction starts with ``BEGIN IMMEDIATE`` so that concurrent writers queue on the
+lock instead of failing on a read-to-write upgrade. Answers commit with ``synchronous=FULL``
+(fsync before the response: they survive a power loss); task assignment, which is cheap to redo,
+commits with ``NORMAL`` (it survives a killed server, not a lost machine). PostgreSQL
 (``postgresql+psycopg://…``) uses its default READ COMMITTED isolation, with assignment of new
 tasks serialised by a row lock on the project; the unique constraints of :mod:`.schema` are the
 last guard against a pair getting more than k annotators or a replayed submission a second row.
@@ -114,8 +116,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _sqlite_begin(conn) -> None:
-    mode = "IMMEDIATE" if conn.get_execution_options().get("writing") else "DEFERRED"
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    writing = conn.get_execution_options().get("writing")
+    if writing:  # per transaction: fsync the commit (durable) or leave it to the checkpoint
+        conn.exec_driver_sql(f"PRAGMA synchronous={'FULL' if writing == 'durable' else 'NORMAL'}")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN DEFERRED")
 
 
 def make_engine(url: str) -> Engine:
@@ -159,17 +163,24 @@ class Store:
             raise DepthforgeError(f"{url}: not an annotation database (run `annotate init`)")
         self._project: Project | None = None
         self._read = sessionmaker(self.engine, expire_on_commit=False)
-        self._write = sessionmaker(
-            self.engine.execution_options(writing=True), expire_on_commit=False
-        )
+        self._write = {
+            mode: sessionmaker(self.engine.execution_options(writing=mode), expire_on_commit=False)
+            for mode in ("durable", "fast")
+        }
 
     def close(self) -> None:
         self.engine.dispose()
 
     @contextmanager
-    def writing(self) -> Iterator[Session]:
-        """A session whose transaction commits on exit (or rolls back on an exception)."""
-        with self._write.begin() as session:
+    def writing(self, durable: bool = True) -> Iterator[Session]:
+        """A session whose transaction commits on exit (or rolls back on an exception).
+
+        Args:
+            durable: on SQLite, fsync the commit (``synchronous=FULL``), so it survives a power
+                loss; otherwise (``NORMAL``, for task assignment, which can be redone) it
+                survives a crash of the server process but may be lost with the machine.
+        """
+        with self._write["durable" if durable else "fast"].begin() as session:
             yield session
 
     @contextmanager
@@ -208,25 +219,34 @@ class Store:
         gold: np.ndarray | None = None,
     ) -> int:
         """Store an image and its ``(N, 4)`` 0-based ``y_a, x_a, y_b, x_b`` pairs; ``gold``
-        ``(N,)`` relations with NaN-free values in {−1, 0, +1} mark pairs as gold, any other
-        value (e.g. 2) leaves the pair ordinary."""
-        project_id = self.project().id
+        ``(N,)`` relations in {−1, 0, +1} mark pairs as gold, any other value (e.g. 2) leaves
+        the pair ordinary."""
+        project = self.project()
+        pairs = np.asarray(pairs).reshape(-1, 4)
+        relations = np.full(len(pairs), 2) if gold is None else np.asarray(gold)
         with self.writing() as s:
-            image = Image(project_id=project_id, name=name, width=width, height=height)
+            image = Image(project_id=project.id, name=name, width=width, height=height)
             s.add(image)
             s.flush()
+            is_gold = [rel in (-1, 0, 1) for rel in relations.tolist()]
             rows = [
-                Pair(image_id=image.id, ya=int(p[0]), xa=int(p[1]), yb=int(p[2]), xb=int(p[3]))
-                for p in np.asarray(pairs).reshape(-1, 4)
+                Pair(
+                    image_id=image.id,
+                    ya=int(p[0]),
+                    xa=int(p[1]),
+                    yb=int(p[2]),
+                    xb=int(p[3]),
+                    open_slots=0 if g else project.k,
+                )
+                for p, g in zip(pairs, is_gold, strict=True)
             ]
             s.add_all(rows)
             s.flush()
-            if gold is not None:
-                s.add_all(
-                    GoldPair(pair_id=row.id, relation=int(rel), source="depth")
-                    for row, rel in zip(rows, np.asarray(gold).tolist(), strict=True)
-                    if rel in (-1, 0, 1)
-                )
+            s.add_all(
+                GoldPair(pair_id=row.id, relation=int(rel), source="depth")
+                for row, rel, g in zip(rows, relations.tolist(), is_gold, strict=True)
+                if g
+            )
             return image.id
 
     def add_gold_pair(self, image_name: str, pair: Sequence[int], relation: int) -> int:
@@ -247,7 +267,7 @@ class Store:
                     f"points must be two distinct pixels inside the {image.width}x{image.height}"
                     f" image, got {list(pair)}",
                 )
-            row = Pair(image_id=image.id, ya=ya, xa=xa, yb=yb, xb=xb)
+            row = Pair(image_id=image.id, ya=ya, xa=xa, yb=yb, xb=xb, open_slots=0)
             s.add(row)
             s.flush()
             s.add(GoldPair(pair_id=row.id, relation=relation, source="admin"))
@@ -293,7 +313,7 @@ class Store:
         project = self.project()
         for _ in range(ASSIGN_RETRIES):
             try:
-                with self.writing() as s:
+                with self.writing(durable=False) as s:
                     task = self._open_task(s, annotator_id) or self._assign(
                         s, project, annotator_id
                     )
@@ -335,24 +355,17 @@ class Store:
             ).first()
             if pair_id is not None:
                 return self._insert_task(s, pair_id, annotator_id, None, kind)
-        taken = (
-            select(Task.pair_id, func.count().label("n"))
-            .where(Task.slot.is_not(None))
-            .group_by(Task.pair_id)
-            .subquery()
-        )
-        n = func.coalesce(taken.c.n, 0)
-        is_gold = exists().where(GoldPair.pair_id == Pair.id)
-        row = s.execute(
-            select(Pair.id, n)
-            .outerjoin(taken, taken.c.pair_id == Pair.id)
-            .where(~is_gold, ~seen, n < project.k)
-            .order_by(n.desc(), Pair.id)  # finish started pairs first: complete answers sooner
+        # Finish started pairs first (fewest open slots), so complete answers arrive sooner.
+        pair = s.scalars(
+            select(Pair)
+            .where(Pair.open_slots > 0, ~seen)
+            .order_by(Pair.open_slots, Pair.id)
             .limit(1)
         ).first()
-        if row is None:
+        if pair is None:
             return None
-        return self._insert_task(s, row[0], annotator_id, int(row[1]), "pair")
+        pair.open_slots -= 1
+        return self._insert_task(s, pair.id, annotator_id, project.k - 1 - pair.open_slots, "pair")
 
     @staticmethod
     def _insert_task(
@@ -425,25 +438,11 @@ class Store:
     def progress(self, annotator_id: int) -> dict[str, int]:
         """``answered`` (all the annotator's answers) and ``remaining`` (open tasks + ordinary
         pairs still open to them)."""
-        project = self.project()
         with self.reading() as s:
             answered = s.scalar(select(func.count()).where(Judgement.annotator_id == annotator_id))
             mine = s.scalar(select(func.count()).where(Task.annotator_id == annotator_id))
-            taken = (
-                select(Task.pair_id, func.count().label("n"))
-                .where(Task.slot.is_not(None))
-                .group_by(Task.pair_id)
-                .subquery()
-            )
-            n = func.coalesce(taken.c.n, 0)
             seen = exists().where(Task.pair_id == Pair.id, Task.annotator_id == annotator_id)
-            is_gold = exists().where(GoldPair.pair_id == Pair.id)
-            free = s.scalar(
-                select(func.count())
-                .select_from(Pair)
-                .outerjoin(taken, taken.c.pair_id == Pair.id)
-                .where(~is_gold, ~seen, n < project.k)
-            )
+            free = s.scalar(select(func.count()).where(Pair.open_slots > 0, ~seen))
         return {"answered": answered, "remaining": mine - answered + free}
 
     # --- for quality measures, status and export -------------------------------------------

@@ -39,8 +39,11 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("image_id", sa.Integer, sa.ForeignKey("images.id"), nullable=False),
         *(sa.Column(c, sa.Integer, nullable=False) for c in ("ya", "xa", "yb", "xb")),
+        sa.Column("open_slots", sa.Integer, nullable=False),
+        sa.CheckConstraint("open_slots >= 0", name="ck_pairs_open_slots"),
     )
     op.create_index("ix_pairs_image_id", "pairs", ["image_id"])
+    op.create_index("ix_pairs_queue", "pairs", ["open_slots", "id"])
     op.create_table(
         "gold_pairs",
         sa.Column("pair_id", sa.Integer, sa.ForeignKey("pairs.id"), primary_key=True),

@@ -32,6 +32,15 @@
     marker.style.top = (100 * (point.y + 0.5) / image.height) + "%";
   }
 
+  function fit() {
+    // As large as the column and half the window height allow, at the photo's aspect ratio
+    // (the markers are placed in percent of this box).
+    if (!task) return;
+    const ratio = task.image.width / task.image.height;
+    const width = Math.min($("stage").clientWidth, 0.5 * window.innerHeight * ratio);
+    $("frame").style.width = Math.floor(width) + "px";
+  }
+
   function show(next) {
     task = next;
     document.body.dataset.taskId = task ? String(task.task_id) : "";
@@ -43,6 +52,7 @@
       return;
     }
     $("photo").src = imageUrl(task.image.name);
+    fit();
     place($("marker-a"), task.a, task.image);
     place($("marker-b"), task.b, task.image);
     if (task.tutorial) say("Practice question: you will be told the right answer.", "practice");
@@ -103,6 +113,7 @@
     b.addEventListener("click", () => answer(b.dataset.answer));
   });
   $("undo").addEventListener("click", undo);
+  window.addEventListener("resize", fit);
   document.addEventListener("keydown", (e) => {
     if (e.altKey || e.ctrlKey || e.metaKey) return;
     if (keys[e.key]) { e.preventDefault(); answer(keys[e.key]); }
