@@ -45,6 +45,7 @@ def test_sigkill_mid_run_loses_no_acknowledged_answer(big_project, serve):
         lambda task: "AB="[task["task_id"] % 3],
         PER_ANNOTATOR,
         on_ack=kill_and_restart,
+        patience=300,  # the restart imports torch: slow on a busy machine
     )
     assert restarted.is_set() and result.retries > 0  # the kill was felt by the clients
     assert len(result.acknowledged) == ANNOTATORS * PER_ANNOTATOR

@@ -186,3 +186,13 @@ def test_responses_carry_security_headers_and_a_signed_http_only_cookie(project)
     assert "secure" in secure.get(f"/invite/{token}", follow_redirects=False).headers[
         "set-cookie"
     ].lower().split("; ")
+
+
+def test_a_library_error_is_a_one_line_400(project):
+    admin, csrf = signed_in(project, "boss", admin=True)
+    (project.images_dir / project.store.pairs()[0][1].name).unlink()  # an image gone missing
+    client, bob_csrf = signed_in(project, "bob")
+    while (task := client.get("/api/next").json()["task"]) is not None:
+        post(client, "/api/judgements", bob_csrf, {"task_id": task["task_id"], "answer": "A"})
+    response = admin.post("/admin/export", data={"csrf_token": csrf, "aggregation": "majority"})
+    assert_refused(response, 400)

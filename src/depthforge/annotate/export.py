@@ -18,7 +18,7 @@ from depthforge.annotate.quality import agreement, dawid_skene, gold_accuracy, m
 from depthforge.annotate.schema import ANSWER_TO_RELATION
 from depthforge.annotate.store import Store
 from depthforge.data.diw import DIW_CSV_NAMES, FOLDER_CSV_NAME, write_diw_csv
-from depthforge.errors import DepthforgeError
+from depthforge.errors import DataError, DepthforgeError
 from depthforge.io.image import write_atomic
 
 AGGREGATIONS = ("majority", "dawid_skene")
@@ -91,9 +91,12 @@ def write_export(
             entry[2].append(relations[pair_id])
     records = []
     for image, pairs, rels in by_image.values():
+        source = images_dir / image.name
+        if not source.is_file():
+            raise DataError(source, "an image of the project is missing")
         target = out / "images" / image.name
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(target, lambda tmp, src=images_dir / image.name: shutil.copyfile(src, tmp))
+        write_atomic(target, lambda tmp, src=source: shutil.copyfile(src, tmp))
         records.append(
             (f"images/{image.name}", np.array(pairs), np.array(rels), image.width, image.height)
         )

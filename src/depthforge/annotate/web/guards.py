@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from depthforge.annotate.schema import Annotator
 from depthforge.annotate.store import StoreError
+from depthforge.errors import DepthforgeError
 
 CSRF_HEADER = "x-csrf-token"
 SECURITY_HEADERS = [
@@ -154,3 +155,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StoreError)
     async def refused(_request, exc: StoreError):
         return JSONResponse({"error": _one_line(str(exc))}, exc.status)
+
+    @app.exception_handler(DepthforgeError)
+    async def bad_input(_request, exc: DepthforgeError):  # e.g. an export that cannot be written
+        return JSONResponse({"error": _one_line(str(exc))}, 400)
