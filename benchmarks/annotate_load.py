@@ -5,7 +5,7 @@ Usage::
     python benchmarks/annotate_load.py [--annotators 20] [--per-annotator 100] [--think 0.5]
         [--db postgresql://...]
 
-Builds a project on the synthetic world (4 images × 300 pairs, k = 3), starts
+Builds a project on the synthetic world (4 images × 600 pairs, k = 3), starts
 ``depthforge annotate serve`` as a child process on 127.0.0.1 and measures, in the same run:
 
 * ``solo``: one annotator alone (the baseline: no queueing);
@@ -67,7 +67,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         world = write_synth_folder(Path(tmp) / "world", scenes=2, frames=2, size=(64, 48), pairs=0)
         project = init_project(
-            Path(tmp) / "p", world, pairs_per_image=300, k=3, gold_rate=0.05, db=args.db
+            Path(tmp) / "p", world, pairs_per_image=600, k=3, gold_rate=0.05, db=args.db
         )
         runs = [
             ("solo", 1, 0.0),

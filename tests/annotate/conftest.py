@@ -17,11 +17,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("fastapi", reason="the annotate extra is not installed")
-
-from depthforge.annotate.crowd import ServerProcess, free_port  # noqa: E402
-from depthforge.annotate.project import init_project  # noqa: E402
-from depthforge.synth.export import write_synth_folder  # noqa: E402
+from depthforge.annotate.crowd import ServerProcess, free_port
+from depthforge.annotate.project import init_project
+from depthforge.synth.export import write_synth_folder
 
 
 def require(available: bool, what: str) -> None:
