@@ -8,9 +8,11 @@ import threading
 from collections import Counter
 
 import pytest
+from sqlalchemy import select
 
 from depthforge.annotate.crowd import run_crowd
 from depthforge.annotate.project import init_project, open_project
+from depthforge.annotate.schema import Judgement
 
 ANNOTATORS = 20
 PER_ANNOTATOR = 100
@@ -39,22 +41,21 @@ def test_sigkill_mid_run_loses_no_acknowledged_answer(big_project, serve):
             server.start()  # same project, same port
             restarted.set()
 
-    result = run_crowd(
-        server.url,
-        tokens,
-        lambda task: "AB="[task["task_id"] % 3],
-        PER_ANNOTATOR,
-        on_ack=kill_and_restart,
-        patience=300,  # the restart imports torch: slow on a busy machine
-    )
+    try:
+        result = run_crowd(
+            server.url,
+            tokens,
+            lambda task: "AB="[task["task_id"] % 3],
+            PER_ANNOTATOR,
+            on_ack=kill_and_restart,
+            patience=300,  # the restart imports torch: slow on a busy machine
+        )
+    except Exception as exc:  # show what the server said
+        raise AssertionError(f"crowd failed; server log:\n{server.log()[-3000:]}") from exc
     assert restarted.is_set() and result.retries > 0  # the kill was felt by the clients
     assert len(result.acknowledged) == ANNOTATORS * PER_ANNOTATOR
     store = open_project(root).store
     with store.reading() as s:
-        from sqlalchemy import select
-
-        from depthforge.annotate.schema import Judgement
-
         rows = s.execute(select(Judgement.task_id, Judgement.answer)).all()
     per_task = Counter(task_id for task_id, _ in rows)
     assert max(per_task.values()) == 1  # exactly once

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -81,15 +82,21 @@ class ServerProcess:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
+        self._log = tempfile.TemporaryFile()  # the server's stderr (a pipe nobody reads blocks it)
+
+    def log(self) -> str:
+        """What the server wrote to stderr so far."""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
 
     def start(self, timeout: float = 120.0) -> ServerProcess:
         cmd = [sys.executable, "-m", "depthforge", "annotate", "serve", self.project_dir]
         cmd += ["--port", str(self.port)] + (["--db", self.db] if self.db else [])
-        self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self._log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.process.stderr.read().decode()}")
+                raise RuntimeError(f"server exited: {self.log()[-2000:]}")
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", self.port)) == 0:
                     return self
@@ -126,7 +133,8 @@ def run_crowd(
     Args:
         on_ack: called with the running number of acknowledged answers (e.g. to kill the
             server part-way).
-        patience: seconds a request is retried through connection failures before giving up.
+        patience: seconds a request is retried through connection failures and 503 (busy)
+            answers before giving up.
         think: seconds an annotator waits between answers.
     """
     import httpx
@@ -139,7 +147,9 @@ def run_crowd(
         deadline = time.monotonic() + patience
         while True:
             try:
-                return client.request(method, url, **kwargs)
+                response = client.request(method, url, **kwargs)
+                if response.status_code != 503 or time.monotonic() > deadline:
+                    return response  # 503: the database was busy, nothing was stored
             except broken:
                 if time.monotonic() > deadline:
                     raise

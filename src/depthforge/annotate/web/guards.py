@@ -11,17 +11,20 @@ field (the synchroniser-token pattern).
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from depthforge.annotate.schema import Annotator
 from depthforge.annotate.store import StoreError
 from depthforge.errors import DepthforgeError
 
+_log = logging.getLogger("depthforge.annotate")
 CSRF_HEADER = "x-csrf-token"
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -155,6 +158,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StoreError)
     async def refused(_request, exc: StoreError):
         return JSONResponse({"error": _one_line(str(exc))}, exc.status)
+
+    @app.exception_handler(OperationalError)
+    async def busy(_request, exc: OperationalError):  # e.g. SQLite's lock wait timed out
+        _log.warning("database error: %s", _one_line(str(exc.orig)))
+        return JSONResponse({"error": "the database is busy; nothing was stored, retry"}, 503)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request, exc: Exception):  # a bug: logged, answered in one line
+        _log.exception("unexpected error")
+        return JSONResponse({"error": f"internal error ({type(exc).__name__})"}, 500)
 
     @app.exception_handler(DepthforgeError)
     async def bad_input(_request, exc: DepthforgeError):  # e.g. an export that cannot be written
