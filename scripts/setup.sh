@@ -27,7 +27,22 @@ else
     | grep --line-buffered -E '^(Collecting|Downloading|Installing|Successfully|ERROR)' \
     | sed -u 's/^/    /' || true
 fi
-step "installing depthforge (editable) with the test, onnx, mesh, video and convert extras"
-.venv/bin/python -m pip install -q -e ".[test,onnx,mesh,video,convert]" 2>&1 | grep -v '^WARNING: Location' || true
+step "installing depthforge (editable) with the test, onnx, mesh, video, convert and annotate extras"
+.venv/bin/python -m pip install -q -e ".[test,onnx,mesh,video,convert,annotate]" 2>&1 | grep -v '^WARNING: Location' || true
+# System packages of the annotation service's tests: Chromium and its driver (the browser test)
+# and PostgreSQL (the store tests on a real server). Installed here when running as root on
+# Debian/Ubuntu; otherwise the one command needed is printed (those tests skip without them).
+DEBS="chromium chromium-driver postgresql"
+missing=""
+for p in $DEBS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  step "installing Debian packages for the annotation service's tests:$missing"
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq $missing >/dev/null
+  else
+    echo "For the annotation service's browser and PostgreSQL tests: sudo apt-get install -y$missing"
+  fi
+fi
 .venv/bin/python -c "import depthforge, torch; print(f'depthforge {depthforge.__version__}, torch {torch.__version__}')"
 step "done"

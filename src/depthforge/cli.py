@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from depthforge.annotate.cli import app as annotate_app
 from depthforge.errors import DataError, DepthforgeError, UnknownNameError
 from depthforge.io import refuse_overwrite
 
@@ -25,6 +26,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(annotate_app)  # the annotation service: its own package on top of the library
 console = Console()
 err_console = Console(stderr=True)
 
