@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import math
-import sys
 
 import numpy as np
 import pytest
 import torch
 
-from depthforge import cli
 from depthforge.apps.completion import (
     align_to_sparse,
     colorization_fill,
@@ -20,6 +18,7 @@ from depthforge.apps.completion import (
 )
 from depthforge.errors import DepthforgeError
 from depthforge.types import OutputSpace
+from tests.cli_runner import run_cli
 
 
 @pytest.fixture(autouse=True)
@@ -315,17 +314,6 @@ def test_plain_model_needs_fusion_and_sparse_model_completes():
     assert result.depth.shape == (24, 32) and "scale-aligned" in result.how
     s2d = create_model("sparse_to_dense_resnet18", input_size=(24, 32))
     assert complete_depth(image, sparse, model=s2d).depth.shape == (24, 32)
-
-
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["depthforge", *args])
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_complete_writes_depth_and_preview(monkeypatch, capsys, tmp_path):

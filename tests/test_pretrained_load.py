@@ -9,7 +9,6 @@ import hashlib
 import io
 import json
 import shutil
-import sys
 import threading
 import zipfile
 from functools import partial
@@ -21,7 +20,6 @@ import torch
 import torchvision
 from PIL import Image
 
-from depthforge import cli
 from depthforge.errors import DataError, DepthforgeError
 from depthforge.models import create_model
 from depthforge.models.io import load_model
@@ -29,6 +27,7 @@ from depthforge.models.pretrained import catalog
 from depthforge.models.pretrained.converters import CONVERTERS
 from depthforge.models.pretrained.load import load_pretrained, resolve_model
 from depthforge.types import OutputSpace
+from tests.cli_runner import run_cli
 
 NAME = "monodepth2_mono_640x192"
 
@@ -76,17 +75,6 @@ def place_by_hand(cache, release) -> None:
     target = cache / "downloads" / catalog.PRETRAINED[NAME].file_name
     target.parent.mkdir(parents=True)
     target.symlink_to(release[0])  # as good as a copy, without another 60 MB on disk
-
-
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["depthforge", *args])
-    code = 0
-    try:
-        cli.main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_converter_renames_every_tensor(release):

@@ -11,8 +11,8 @@ from depthforge.annotate.export import write_export
 from depthforge.annotate.project import init_project
 from depthforge.data.folder import FolderDataset
 from depthforge.data.registry import open_dataset
+from depthforge.losses.ranking import ratio_relations
 from depthforge.synth.export import write_synth_folder
-from depthforge.synth.relative import ordinal_relations
 from depthforge.train.config import load_config, resolve_recipe
 from depthforge.train.run import build_training
 from depthforge.train.strategies.relative import make_ordinal_validator
@@ -42,7 +42,7 @@ def test_simulated_crowd_export_trains_a_better_than_untrained_model(tmp_path):
         sample = exported[k]
         z = depth[sample.id.removeprefix("images/")]
         p = sample.pairs.numpy()
-        truth = ordinal_relations(z[p[:, 0], p[:, 1]], z[p[:, 2], p[:, 3]])
+        truth = ratio_relations(z[p[:, 0], p[:, 1]], z[p[:, 2], p[:, 3]])
         right += int((truth == sample.relations.numpy()).sum())
         total += len(truth)
     assert total == info["pairs"] > 200

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from depthforge.annotate.schema import RELATION_TO_ANSWER
-from depthforge.synth.relative import ordinal_relations
+from depthforge.losses.ranking import ratio_relations
 
 WRONG = {"A": ("B", "="), "B": ("A", "="), "=": ("A", "B")}
 
@@ -33,7 +33,7 @@ WRONG = {"A": ("B", "="), "B": ("A", "="), "=": ("A", "B")}
 @dataclass
 class DepthOracle:
     """Answers ``task`` (its JSON) from ``depth[image name]`` (``(H, W)`` metres): the DIW
-    relation by depth ratio (:func:`~depthforge.synth.relative.ordinal_relations`), replaced
+    relation by depth ratio (:func:`~depthforge.losses.ranking.ratio_relations`), replaced
     with probability ``error_rate`` by one of the two other answers."""
 
     depth: dict[str, np.ndarray]
@@ -49,7 +49,7 @@ class DepthOracle:
         z = self.depth[task["image"]["name"]]
         za = z[task["a"]["y"], task["a"]["x"]]
         zb = z[task["b"]["y"], task["b"]["x"]]
-        right = RELATION_TO_ANSWER[int(ordinal_relations(np.array([za]), np.array([zb]))[0])]
+        right = RELATION_TO_ANSWER[int(ratio_relations(np.array([za]), np.array([zb]))[0])]
         with self._lock:
             wrong = self._rng.random() < self.error_rate
             return WRONG[right][self._rng.integers(2)] if wrong else right

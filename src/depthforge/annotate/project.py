@@ -12,7 +12,7 @@ Layout::
 
 ``--images FOLDER`` is a folder of images, or a depthforge folder-format root (``images/`` and,
 optionally, ``depth/``): with depth, gold pairs are labelled from it (relations by depth ratio,
-:func:`depthforge.synth.relative.ordinal_relations`).
+:func:`depthforge.losses.ranking.ratio_relations`).
 """
 
 from __future__ import annotations
