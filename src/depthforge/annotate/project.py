@@ -99,19 +99,20 @@ def _image_sources(folder: Path) -> tuple[list[tuple[str, Path]], Callable[[str]
     return [(p.relative_to(folder).as_posix(), p) for p in paths], depth_of
 
 
-def model_predictor(model_dir: Path) -> Callable[[np.ndarray], np.ndarray]:
-    """``(H, W, 3)`` uint8 image → ``(H, W)`` prediction of the saved model in ``model_dir``."""
+def model_predictor(model: str | Path) -> Callable[[np.ndarray], np.ndarray]:
+    """``(H, W, 3)`` uint8 image → ``(H, W)`` prediction of a saved model folder or a
+    pretrained name (``depthforge models``)."""
     import torch
 
-    from depthforge.models.io import load_model
     from depthforge.models.predict import predict
+    from depthforge.models.pretrained.load import resolve_model
+    from depthforge.types import image_to_tensor
 
-    model = load_model(model_dir).eval()
+    network = resolve_model(model).eval()
 
     def run(image: np.ndarray) -> np.ndarray:
-        x = torch.as_tensor(np.array(image)).permute(2, 0, 1)[None].float() / 255
         with torch.no_grad():
-            return predict(model, x).depth[0, 0].numpy()
+            return predict(network, image_to_tensor(image)[None]).depth[0, 0].numpy()
 
     return run
 
@@ -150,7 +151,7 @@ def init_project(
         raise DataError(folder, "no images (.png, .jpg, .jpeg) found")
     if sampler == "model" and model is None:
         raise DepthforgeError("--sampler model needs --model FOLDER (a saved depthforge model)")
-    sample = make_sampler(sampler, model_predictor(Path(model)) if model else None)
+    sample = make_sampler(sampler, model_predictor(model) if model else None)
     root.mkdir(parents=True, exist_ok=True)
     secret_path = root / SECRET
     secret_path.write_text(secrets.token_hex(32))
