@@ -136,8 +136,8 @@ def reproduce(
 ) -> None:
     """Run a pretrained model over a dataset split under its paper's protocol and print its
     numbers beside the paper's."""
+    from depthforge.apps.predict_jobs import predict_dataset
     from depthforge.eval import evaluate_predictions
-    from depthforge.models.predict import predict_dataset
     from depthforge.models.pretrained.load import get_record, load_pretrained
 
     record = get_record(name)
