@@ -2,11 +2,11 @@
 
 Every valid pixel ``(u, v)`` with depth ``z`` becomes the camera-frame point
 ``X = z · K⁻¹ [u, v, 1]ᵀ``, i.e. ``x = (u − cx) z / fx``, ``y = (v − cy) z / fy`` (pinhole model,
-Hartley & Zisserman 2004, Eq. 6.5, computed by :func:`depthforge.geometry.camera.backproject`),
-coloured by its pixel and carrying the normal of
+Hartley & Zisserman 2004, Eq. 6.5, computed in closed form by :func:`lift_pixels`; ``K`` must be
+a pinhole matrix), coloured by its pixel and carrying the normal of
 :func:`depthforge.geometry.normals.normals_from_depth` (``(0, 0, 0)`` where that normal is
 undefined: the image border, next to holes, across discontinuities) unless ``normals=False``
-(the points alone, in closed form: :func:`lift_pixels`). Pixels without depth
+(the points alone). Pixels without depth
 (``0``, negative, NaN, inf) are dropped, never written as points at the camera centre.
 
 Frames and units:
