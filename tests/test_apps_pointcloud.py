@@ -269,3 +269,67 @@ def test_pointcloud_command_from_depth_file_and_from_model(shared_data, tmp_path
     summary = pointcloud_command(small, tmp_path / "pred.glb", model=model, fov=60.0, mesh=True)
     assert summary.output_space is OutputSpace.METRIC_DEPTH  # log depth exponentiated
     assert summary.valid_pixels == 1200 and summary.faces > 0
+
+
+def brute_force_points(depth: np.ndarray, K: np.ndarray) -> tuple[list, list]:
+    """One pixel at a time: solve ``K X = z [u, v, 1]ᵀ`` for every pixel with depth."""
+    points, pixels = [], []
+    for v in range(depth.shape[0]):
+        for u in range(depth.shape[1]):
+            z = float(depth[v, u])
+            if np.isfinite(z) and z > 0:
+                points.append(np.linalg.solve(K, z * np.array([u, v, 1.0])))
+                pixels.append(v * depth.shape[1] + u)
+    return points, pixels
+
+
+def test_points_without_normals_equal_a_per_pixel_solve():
+    # Hand-checkable K with skew: fx = 4, s = 1, cx = 2, fy = 2, cy = 1.
+    K = np.array([[4.0, 1.0, 2.0], [0.0, 2.0, 1.0], [0.0, 0.0, 1.0]])
+    depth = np.array(
+        [[2.0, 0.0, 1.0, 3.0, 4.0], [np.nan, 1.5, 2.5, -1.0, 2.0], [1.0, 1.0, np.inf, 0.5, 8.0]],
+        np.float32,
+    )
+    rgb = np.arange(45, dtype=np.uint8).reshape(3, 5, 3)
+    cloud = rgbd_to_pointcloud(rgb, depth, K, output_space="metric_depth", normals=False)
+    points, pixels = brute_force_points(depth, K)
+    np.testing.assert_array_equal(cloud.pixels, pixels)
+    np.testing.assert_allclose(cloud.points, points, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(cloud.colors, rgb.reshape(-1, 3)[pixels])
+    assert cloud.normals is None
+    # by hand at (u, v) = (4, 2), z = 8: y = (v − cy)·z/fy = (2 − 1)·8/2 = 4 and
+    # x = (u − cx − s·(v − cy)/fy)·z/fx = (4 − 2 − 1·1/2)·8/4 = 3
+    np.testing.assert_allclose(cloud.points[-1], [3.0, 4.0, 8.0])
+    # the same points as the path with normals
+    with_normals = rgbd_to_pointcloud(rgb, depth, K, output_space="metric_depth")
+    np.testing.assert_allclose(cloud.points, with_normals.points, rtol=1e-6, atol=1e-6)
+
+
+def test_points_without_normals_write_a_ply_without_normal_fields(tmp_path):
+    K = np.array([[2.0, 0, 1], [0, 2.0, 1], [0, 0, 1]])
+    rgb, depth = np.zeros((3, 3, 3), np.uint8), np.full((3, 3), 2.0, np.float32)
+    cloud = write_pointcloud(
+        rgb, depth, K, tmp_path / "c.ply", output_space="metric_depth", normals=False
+    )
+    ply = plyfile.PlyData.read(str(tmp_path / "c.ply"))
+    names = [p.name for p in ply["vertex"].properties]
+    assert names == ["x", "y", "z", "red", "green", "blue"]
+    np.testing.assert_array_equal(ply["vertex"]["z"], cloud.points[:, 2])
+    assert "no normals" in ply.comments
+    for suffix in (".obj", ".glb"):
+        write_pointcloud(
+            rgb, depth, K, tmp_path / f"c{suffix}", output_space="metric_depth", normals=False
+        )
+        assert (tmp_path / f"c{suffix}").stat().st_size > 0
+
+
+def test_points_without_normals_refuse_a_non_pinhole_K():
+    K = np.array([[2.0, 0, 1], [0, 2.0, 1], [0.1, 0, 1]])
+    with pytest.raises(ValueError, match="pinhole"):
+        rgbd_to_pointcloud(
+            np.zeros((3, 3, 3), np.uint8),
+            np.ones((3, 3), np.float32),
+            K,
+            output_space="metric_depth",
+            normals=False,
+        )

@@ -165,3 +165,14 @@ def test_bad_inputs_are_named():
         ssim_dissimilarity(x, y, padding="zeros")
     with pytest.raises(ValueError, match="must share B, H, W"):
         min_reprojection_loss(torch.zeros(1, 2, 3, 3), torch.zeros(1, 2, 3, 4))
+
+
+def test_box_mean_is_the_mean_of_each_3x3_window():
+    from depthforge.losses.photometric import box_mean_3x3
+
+    x = torch.rand(2, 3, 5, 6, dtype=torch.float64)
+    want = torch.empty(2, 3, 3, 4, dtype=torch.float64)
+    for i in range(3):
+        for j in range(4):
+            want[:, :, i, j] = x[:, :, i : i + 3, j : j + 3].sum((-2, -1)) / 9
+    torch.testing.assert_close(box_mean_3x3(x), want)
