@@ -17,7 +17,7 @@ import torch
 from depthforge.errors import DataError
 from depthforge.geometry.camera import intrinsics_from_fov
 from depthforge.io import read_depth
-from depthforge.io.structured import read_intrinsics
+from depthforge.io.structured import load_npy, read_intrinsics
 from depthforge.types import OutputSpace, image_to_tensor
 
 
@@ -63,6 +63,17 @@ def read_registered_depth(
     if kind == "png16" and scale is None:
         scale = default_png16_scale
     depth = read_depth(path, kind, scale)
+    if not depth.any():  # the readers map NaN, inf and ≤ 0 to 0 (no measurement)
+        raw = load_npy(path) if kind == "npy" else depth
+        finite = np.isfinite(raw)
+        what = (
+            "0 or negative"
+            if finite.all()
+            else "not a number (NaN or inf)"
+            if not finite.any()
+            else "0, negative or NaN"
+        )
+        raise DataError(path, f"no valid depth: every one of the {raw.size:,} values is {what}")
     if depth.shape != tuple(image_shape[:2]):
         raise DataError(
             path,
