@@ -66,6 +66,7 @@ def world(tmp_path_factory) -> Path:
     data = (TUM / "TUM_color.png").read_bytes()
     (w / "truncated.png").write_bytes(data[: len(data) // 3])
     (w / "holiday [red]trunc.png").write_bytes(data[: len(data) // 3])
+    shutil.copy(TUM / "TUM_depth.png", w / "TUM_depth.png")
     (w / "empty").mkdir()
     (w / "nested" / "a").mkdir(parents=True)
     shutil.copy(image, w / "nested" / "a" / "x.png")
@@ -297,6 +298,22 @@ CASES = [
         "millimetres",
     ),
     (["eval", "{w}/preds", "-d", "folder", "-r", "{w}/gt_zero"], "zero"),
+    # one depth-source contract: a PNG's units are never guessed (TUM stores 5000 per metre)
+    (
+        [
+            "dof",
+            "{w}/photo.png",
+            "--depth",
+            "{w}/TUM_depth.png",
+            "--fnumber",
+            "2",
+            "--focus",
+            "1",
+            "--out",
+            "{w}/d4.png",
+        ],
+        "TUM_depth.png",
+    ),
     # output problems
     (["predict", "{w}/photo.png", "--model", "{w}/model", "--out", "{w}/readonly/o"], "readonly"),
     (["predict", "{w}/photo.png", "--model", "{w}/model", "--out", "{w}/a_file/o"], "a_file"),

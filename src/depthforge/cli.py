@@ -742,7 +742,8 @@ def dof(
 ) -> None:
     """Synthetic shallow depth of field: thin-lens blur in linear light, occlusion-aware layers.
 
-    A depth file without --depth-kind is npy for .npy, else png16 (--depth-scale default 1000)."""
+    A depth file other than .npy needs its --depth-kind (and --depth-scale for png16), as for
+    every command."""
     from depthforge.apps.dof import dof_command
 
     if (focus is None) == (focus_at is None):

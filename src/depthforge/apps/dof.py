@@ -16,8 +16,6 @@ from depthforge.render.dof import APERTURES, depth_at, render_dof
 from depthforge.render.lens import PRESETS
 from depthforge.types import OutputSpace
 
-PNG16_DEPTH_SCALE = 1000.0  # a depth PNG without --depth-scale stores millimetres
-
 
 def dof_command(
     image_path: str | Path,
@@ -86,8 +84,6 @@ def dof_command(
         depth_kind=depth_kind,
         depth_scale=depth_scale,
         model=model_path,
-        default_kind="png16",
-        default_png16_scale=PNG16_DEPTH_SCALE,
     )
     if space is not OutputSpace.METRIC_DEPTH:
         raise DataError(source, f"predicts {space.value}; depth of field needs metric depth")
