@@ -538,3 +538,17 @@ def test_an_interrupted_demo_exits_130_without_error(tmp_path, monkeypatch, caps
     monkeypatch.setattr(demo, "run_demo", stopped)
     code, err = run(["demo", "--out", str(tmp_path / "d")], monkeypatch, capsys)
     assert code == 130 and "error" not in err and "--resume" in err
+
+
+def test_predict_says_when_the_model_knows_only_synthetic_scenes(
+    world, tmp_path, monkeypatch, capsys
+):
+    run_dir = tmp_path / "run"
+    shutil.copytree(world / "model", run_dir / "model")
+    (run_dir / "config.json").write_text(json.dumps({"train_data": {"dataset": "synth"}}))
+    args = ["predict", f"{world}/photo.png", "--model", str(run_dir / "model")]
+    code, err = run([*args, "--out", str(tmp_path / "o")], monkeypatch, capsys)
+    assert code == 0 and "trained only on synthetic scenes" in err and "depthforge models" in err
+    (run_dir / "config.json").write_text(json.dumps({"train_data": {"dataset": "nyu"}}))
+    code, err = run([*args, "--out", str(tmp_path / "o2")], monkeypatch, capsys)
+    assert code == 0 and "synthetic" not in err

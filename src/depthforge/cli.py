@@ -246,12 +246,17 @@ def eval_(
     split: SplitOpt = None,
     option: OptionOpt = None,
     protocol: Annotated[
-        str | None, typer.Option(help="Protocol name (see `depthforge protocols`).")
+        str | None,
+        typer.Option(
+            help="Protocol name (see `depthforge protocols`); default: the dataset's own "
+            "(nyu_eigen for nyu, kitti_eigen for kitti, make3d_c1, diw, dense for folder/synth)."
+        ),
     ] = None,
     align: Annotated[
         str | None,
         typer.Option(
-            help="none, median, scale, scale_shift, scale_disparity, scale_shift_disparity."
+            help="none, median, scale, scale_shift, scale_disparity, scale_shift_disparity "
+            "(default: the protocol's)."
         ),
     ] = None,
     output_space: Annotated[str, typer.Option(help="What the predictions are.")] = "metric_depth",
@@ -596,13 +601,16 @@ def predict(
 ) -> None:
     """Predict depth at each input's resolution; with --dataset, write <sample id>.npy files that
     `depthforge eval` scores."""
-    from depthforge.apps.predict_jobs import predict_dataset, predict_paths
+    from depthforge.apps.predict_jobs import predict_dataset, predict_paths, synthetic_only_note
     from depthforge.models.pretrained.load import resolve_model
 
     hw = parse_wh(size)
     if dataset is None and not inputs:
         raise DepthforgeError("nothing to predict: give images, folders or --dataset")
+    synthetic = synthetic_only_note(model) if dataset != "synth" else None
     model = resolve_model(model, weights=weights)
+    if synthetic:
+        err_console.print(f"[yellow]note:[/] {esc(synthetic)}", highlight=False)
     if not model.output_space.is_metric:
         err_console.print(
             f"[yellow]note:[/] this model predicts relative depth ({model.output_space.value}), "

@@ -4,6 +4,7 @@ whole datasets in the layout ``depthforge eval`` reads. The network runs through
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -248,3 +249,21 @@ def predict_dataset(
         if progress is not None:
             progress(done, total)
     return total
+
+
+def synthetic_only_note(model: str | Path) -> str | None:
+    """A note when the saved model ``model`` was trained only on the procedural world (its run
+    folder's ``config.json`` names ``train_data.dataset: synth``), for predictions on photos."""
+    config = Path(model).parent / "config.json"
+    if not Path(model).is_dir() or not config.is_file():
+        return None
+    try:
+        trained_on = json.loads(config.read_text()).get("train_data", {}).get("dataset")
+    except (ValueError, AttributeError):
+        return None
+    if trained_on != "synth":
+        return None
+    return (
+        f"{model} was trained only on synthetic scenes ({config}); on photos expect rough depth. "
+        "A pretrained model suits photos: see `depthforge models`"
+    )
