@@ -203,7 +203,8 @@ def test_dof_focus_at_a_pixel(monkeypatch, capsys, synth_root, tmp_path):
     image = synth_root / "images" / "scene_000" / "000000.png"
     depth = synth_root / "depth" / "scene_000" / "000000.png"
     out = tmp_path / "dof.png"
-    args = ["dof", str(image), "--depth", str(depth), "--fnumber", "1.8", "--preset", "dslr"]
+    args = ["dof", str(image), "--depth", str(depth), "--depth-kind", "png16", "--depth-scale"]
+    args += ["1000", "--fnumber", "1.8", "--preset", "dslr"]
     code, stdout, err = run_cli(
         monkeypatch, capsys, *args, "--focus-at", "16,12", "--out", str(out)
     )

@@ -9,7 +9,7 @@ import pytest
 import scipy.io
 from PIL import Image
 
-from depthforge.errors import DataError
+from depthforge.errors import DataError, UnknownNameError
 from depthforge.io import DEPTH_KINDS, read_depth, save_depth_png16
 
 
@@ -145,7 +145,7 @@ def test_missing_file_names_the_file(tmp_path):
 
 def test_unknown_kind_lists_the_known_ones(tmp_path):
     path = write_png16(tmp_path / "d.png", [[1]])
-    with pytest.raises(DataError, match=r"unknown depth kind 'mm'.*kitti.*nyu_raw"):
+    with pytest.raises(UnknownNameError, match=r"unknown depth kind 'mm'.*kitti.*nyu_raw"):
         read_depth(path, "mm")
 
 

@@ -150,7 +150,7 @@ def test_png16_and_color_outputs_from_a_saved_model(image_folder, tmp_path):
 def test_missing_inputs_and_bad_format_are_refused(tmp_path):
     with pytest.raises(DataError, match="input not found"):
         predict_paths(small_model(), [tmp_path / "nope"], tmp_path / "out")
-    with pytest.raises(ValueError, match="format must be one of"):
+    with pytest.raises(ValueError, match="unknown --format 'exr'; known: npy, png16, color"):
         predict_paths(small_model(), [], tmp_path / "out", format="exr")
 
 
@@ -169,6 +169,11 @@ def test_a_video_gives_one_prediction_per_frame(tmp_path):
 
 def test_an_unreadable_video_is_skipped_and_reported(tmp_path):
     (tmp_path / "broken.mp4").write_bytes(b"not a video at all")
+    Image.fromarray(np.full((24, 32, 3), 90, np.uint8)).save(tmp_path / "good.png")
+    inputs = [tmp_path / "broken.mp4", tmp_path / "good.png"]
     with pytest.warns(UserWarning, match="broken.mp4"):
-        summary = predict_paths(small_model(), [tmp_path / "broken.mp4"], tmp_path / "out")
-    assert summary.written == [] and summary.skipped[0][0].name == "broken.mp4"
+        summary = predict_paths(small_model(), inputs, tmp_path / "out")
+    assert [p.name for p in summary.written] == ["good.npy"]
+    assert summary.skipped[0][0].name == "broken.mp4"
+    with pytest.raises(DataError, match="broken.mp4"):  # nothing readable: an error, not a warning
+        predict_paths(small_model(), inputs[:1], tmp_path / "out2")

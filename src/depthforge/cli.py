@@ -6,6 +6,7 @@ Errors on bad input (:class:`~depthforge.errors.DepthforgeError`) print one line
 from __future__ import annotations
 
 import sys
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from depthforge.annotate.cli import app as annotate_app
-from depthforge.errors import DataError, DepthforgeError, UnknownNameError
+from depthforge.errors import DataError, DepthforgeError, UnknownNameError, check_name
 from depthforge.io import refuse_overwrite
 
 app = typer.Typer(
@@ -29,6 +30,15 @@ app = typer.Typer(
 app.add_typer(annotate_app)  # the annotation service: its own package on top of the library
 console = Console()
 err_console = Console(stderr=True)
+
+
+def esc(value: object) -> str:
+    """A user-supplied string (a path, a sample id, a message quoting them) made safe to print
+    through rich markup: ``holiday [sea] 2019.jpg`` is printed as written."""
+    from rich.markup import escape
+
+    return escape(str(value))
+
 
 DatasetOpt = Annotated[
     str, typer.Option("--dataset", "-d", help="Dataset name (see `depthforge datasets`).")
@@ -74,6 +84,7 @@ def progress_bar(description: str):
         TimeRemainingColumn(),
         console=err_console,
         transient=True,
+        disable=not err_console.is_terminal,
     ) as bar:
         task = bar.add_task(description, total=None)
 
@@ -159,13 +170,18 @@ def inspect(
         return
     with progress_bar("inspecting") as update:
         stats = inspect_dataset(ds, max_samples=max_samples, progress=update)
-    table = Table(title=f"{dataset} @ {root}" + (f" [{split}]" if split else ""), show_header=False)
+    table = Table(
+        title=esc(f"{dataset} @ {root}" + (f" [{split}]" if split else "")), show_header=False
+    )
     table.add_row("samples", f"{stats.count} ({stats.inspected} inspected)")
     table.add_row(
         "image sizes (WxH)", ", ".join(f"{s} ×{n}" for s, n in stats.image_sizes.most_common())
     )
     table.add_row("valid depth fraction", f"{stats.valid_fraction:.3f}")
-    table.add_row("depth range (m)", f"{stats.depth_min:.3f} .. {stats.depth_max:.3f}")
+    table.add_row(  # inspect_dataset pools at most 10 000 valid pixels per inspected sample
+        f"depth range (m; subsample: ≤10 000 px of {stats.inspected} of {stats.count} samples)",
+        f"{stats.depth_min:.3f} .. {stats.depth_max:.3f}",
+    )
     table.add_row(
         "depth percentiles (m)",
         "  ".join(f"p{p}={v:.3f}" for p, v in stats.depth_percentiles.items()),
@@ -173,7 +189,7 @@ def inspect(
     table.add_row("intrinsics", "\n".join(f"{k} ×{n}" for k, n in stats.intrinsics.most_common(5)))
     console.print(table)
     for warning in stats.warnings:
-        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        err_console.print(f"[yellow]warning:[/] {esc(warning)}", highlight=False)
 
 
 def refuse_to_overwrite(out: Path, overwrite: bool) -> None:
@@ -199,8 +215,7 @@ def synth(
     optional stereo views, and ordinal pairs in the DIW CSV format."""
     from depthforge.synth import parse_size, write_synth_folder
 
-    if kind not in ("indoor", "outdoor"):
-        raise DepthforgeError(f"--kind must be indoor or outdoor, got {kind!r}")
+    check_name("--kind", kind, ("indoor", "outdoor"))
     try:
         wh = parse_size(size)
     except ValueError as exc:
@@ -219,7 +234,7 @@ def synth(
             progress=update,
         )
     console.print(
-        f"wrote {scenes * frames} frames to [bold]{out}[/] (read it with --dataset folder)"
+        f"wrote {scenes * frames} frames to [bold]{esc(out)}[/] (read it with --dataset folder)"
     )
 
 
@@ -233,17 +248,27 @@ def eval_(
     split: SplitOpt = None,
     option: OptionOpt = None,
     protocol: Annotated[
-        str | None, typer.Option(help="Protocol name (see `depthforge protocols`).")
+        str | None,
+        typer.Option(
+            help="Protocol name (see `depthforge protocols`); default: the dataset's own "
+            "(nyu_eigen for nyu, kitti_eigen for kitti, make3d_c1, diw, dense for folder/synth)."
+        ),
     ] = None,
     align: Annotated[
         str | None,
         typer.Option(
-            help="none, median, scale, scale_shift, scale_disparity, scale_shift_disparity."
+            help="none, median, scale, scale_shift, scale_disparity, scale_shift_disparity "
+            "(default: the protocol's)."
         ),
     ] = None,
     output_space: Annotated[str, typer.Option(help="What the predictions are.")] = "metric_depth",
     png_scale: Annotated[
-        float, typer.Option(help="Units per metre of 16-bit PNG predictions.")
+        float,
+        typer.Option(
+            "--depth-scale",
+            "--png-scale",
+            help="Units per metre of 16-bit PNG predictions (the name the other commands use).",
+        ),
     ] = 1000.0,
     resize: Annotated[
         bool, typer.Option("--resize", help="Resize predictions to the GT size.")
@@ -261,17 +286,18 @@ def eval_(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the result (with its protocol) here.")
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the --json file.")
+    ] = False,
 ) -> None:
     """Score predictions saved on disk against a dataset under a named protocol."""
     from depthforge.eval import evaluate_predictions, render_table
     from depthforge.types import OutputSpace
 
+    if json_out is not None:
+        refuse_overwrite(json_out, overwrite)
     ds = open_dataset_from_cli(dataset, root, split, option)
-    try:
-        space = OutputSpace(output_space)
-    except ValueError:
-        known = ", ".join(s.value for s in OutputSpace)
-        raise DepthforgeError(f"--output-space {output_space!r}: expected one of {known}") from None
+    space = OutputSpace(check_name("--output-space", output_space, [s.value for s in OutputSpace]))
     with progress_bar("scoring") as update:
         result = evaluate_predictions(
             predictions,
@@ -289,7 +315,7 @@ def eval_(
     if result.n_excluded:
         err_console.print(
             f"[yellow]warning:[/] {result.n_excluded} images had no valid ground-truth pixel and "
-            f"were excluded: {', '.join(result.excluded_ids[:5])}{' …' if result.n_excluded > 5 else ''}"
+            f"were excluded: {esc(', '.join(result.excluded_ids[:5]))}{' …' if result.n_excluded > 5 else ''}"
         )
     if result.missing_ids:
         err_console.print(
@@ -297,7 +323,7 @@ def eval_(
         )
     if json_out is not None:
         result.to_json(json_out)
-        console.print(f"wrote {json_out}")
+        console.print(f"wrote {esc(json_out)}")
 
 
 DEFAULT_PROTOCOL = {
@@ -344,6 +370,9 @@ def eval_pose(
     ] = "snippets",
     alignment: Annotated[str, typer.Option(help="full only: sim3, se3 or none.")] = "sim3",
     rpe_delta: Annotated[int, typer.Option(help="full only: RPE frame step.")] = 1,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the --save-pred file.")
+    ] = False,
 ) -> None:
     """Score a predicted camera trajectory: ATE (and RPE) against the ground truth."""
     from depthforge.eval.trajectory import (
@@ -354,6 +383,8 @@ def eval_pose(
 
     if (pred is None) == (model is None) or (model is None) != (images is None):
         raise DepthforgeError("give either --pred FILE or --model DIR with --images FOLDER")
+    if save_pred is not None:
+        refuse_overwrite(save_pred, overwrite)
     if model is not None:
         from depthforge.io import IMAGE_SUFFIXES
         from depthforge.models.io import load_model
@@ -363,7 +394,7 @@ def eval_pose(
         frames = sorted(p for p in images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         pred = predict_trajectory(load_model(model), frames)
         if save_pred is not None:
-            console.print(f"wrote {save_kitti_poses(save_pred, pred)}")
+            console.print(f"wrote {esc(save_kitti_poses(save_pred, pred))}")
     result = evaluate_trajectory(gt, pred, format, protocol, alignment, rpe_delta)
     console.print(result.table())
 
@@ -393,10 +424,12 @@ def baseline(
             target if fit_split is None else open_dataset_from_cli(dataset, root, fit_split, option)
         )
         depth = best_constant_depth(fit_on)
-        console.print(f"best constant depth (minimises AbsRel on {fit_on.name}): {depth:.3f} m")
+        console.print(
+            f"best constant depth (minimises AbsRel on {esc(fit_on.name)}): {depth:.3f} m"
+        )
     with progress_bar("writing") as update:
         n = write_constant_predictions(target, depth, out, overwrite=overwrite, progress=update)
-    console.print(f"wrote {n} predictions of {depth:.3f} m to [bold]{out}[/]")
+    console.print(f"wrote {n} predictions of {depth:.3f} m to [bold]{esc(out)}[/]")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
@@ -529,7 +562,9 @@ def parse_wh(text: str | None) -> tuple[int, int] | None:
     try:
         width, height = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise DepthforgeError(f"--size {text!r}: expected WIDTHxHEIGHT, e.g. 304x228") from None
+        width = height = 0
+    if width <= 0 or height <= 0:
+        raise DepthforgeError(f"--size {text!r}: expected WIDTHxHEIGHT > 0, e.g. 304x228")
     return height, width
 
 
@@ -551,7 +586,7 @@ def predict(
         str,
         typer.Option("--format", help="npy (metres), png16 (mm) or color (preview with legend)."),
     ] = "npy",
-    batch_size: Annotated[int, typer.Option(help="Images per forward pass.")] = 4,
+    batch_size: Annotated[int, typer.Option(min=1, help="Images per forward pass.")] = 4,
     size: Annotated[
         str | None, typer.Option(help="Network input WxH (default: the model's).")
     ] = None,
@@ -568,13 +603,16 @@ def predict(
 ) -> None:
     """Predict depth at each input's resolution; with --dataset, write <sample id>.npy files that
     `depthforge eval` scores."""
-    from depthforge.apps.predict_jobs import predict_dataset, predict_paths
+    from depthforge.apps.predict_jobs import predict_dataset, predict_paths, synthetic_only_note
     from depthforge.models.pretrained.load import resolve_model
 
     hw = parse_wh(size)
     if dataset is None and not inputs:
         raise DepthforgeError("nothing to predict: give images, folders or --dataset")
+    synthetic = synthetic_only_note(model) if dataset != "synth" else None
     model = resolve_model(model, weights=weights)
+    if synthetic:
+        err_console.print(f"[yellow]note:[/] {esc(synthetic)}", highlight=False)
     if not model.output_space.is_metric:
         err_console.print(
             f"[yellow]note:[/] this model predicts relative depth ({model.output_space.value}), "
@@ -591,7 +629,7 @@ def predict(
             n = predict_dataset(
                 model, ds, out, batch_size=batch_size, size=hw, overwrite=overwrite, progress=update
             )
-        console.print(f"wrote {n} predictions to [bold]{out}[/]")
+        console.print(f"wrote {n} predictions to [bold]{esc(out)}[/]")
         return
     with progress_bar("predicting") as update:
         summary = predict_paths(
@@ -605,14 +643,10 @@ def predict(
             progress=update,
         )
     for note in summary.notes:
-        err_console.print(f"[yellow]note:[/] {note}", highlight=False)
+        err_console.print(f"[yellow]note:[/] {esc(note)}", highlight=False)
     console.print(
-        f"wrote {len(summary.written)} {summary.output_space.value} maps to [bold]{out}[/]"
+        f"wrote {len(summary.written)} {summary.output_space.value} maps to [bold]{esc(out)}[/]"
     )
-    if summary.skipped:
-        err_console.print(f"[yellow]skipped {len(summary.skipped)} unreadable images:[/]")
-        for item in summary.skipped:
-            err_console.print(f"  {item}", highlight=False)
 
 
 @app.command()
@@ -639,13 +673,19 @@ def export(
         if net.onnx_dynamic_size and not static
         else ("batch" if not static else "nothing")
     )
-    console.print(f"wrote [bold]{onnx}[/] (dynamic: {dims})")
+    console.print(f"wrote [bold]{esc(onnx)}[/] (dynamic: {dims})")
 
 
 @app.command()
 def pointcloud(
     image: Annotated[Path, typer.Argument(help="The RGB photo.")],
-    out: Annotated[Path, typer.Option(help="Output .ply, .obj or .glb file.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Output .ply, .obj or .glb file. PLY and OBJ: camera frame (x right, y down, "
+            "z forward, metres); GLB: glTF frame (+y up, camera looking down -z)."
+        ),
+    ],
     depth: DepthFileOpt = None,
     depth_kind: DepthKindOpt = None,
     depth_scale: DepthScaleOpt = None,
@@ -712,7 +752,8 @@ def dof(
 ) -> None:
     """Synthetic shallow depth of field: thin-lens blur in linear light, occlusion-aware layers.
 
-    A depth file without --depth-kind is npy for .npy, else png16 (--depth-scale default 1000)."""
+    A depth file other than .npy needs its --depth-kind (and --depth-scale for png16), as for
+    every command."""
     from depthforge.apps.dof import dof_command
 
     if (focus is None) == (focus_at is None):
@@ -741,7 +782,7 @@ def dof(
         out=out,
         overwrite=overwrite,
     )
-    console.print(f"wrote [bold]{path}[/]")
+    console.print(f"wrote [bold]{esc(path)}[/]")
 
 
 @app.command()
@@ -858,7 +899,7 @@ def demo(
         result = run_demo(
             out,
             overrides=overrides,
-            stage=lambda text: bar.console.print(f"[bold]·[/] {text}"),
+            stage=lambda text: bar.console.print(f"[bold]·[/] {esc(text)}"),
             render_progress=add_progress_task(bar, "rendering"),
             train_progress=add_progress_task(bar, "training", with_loss=True),
             overwrite=overwrite,
@@ -874,17 +915,54 @@ def demo(
             f"[bold yellow]warning:[/] after {result.steps} steps the model is no better than "
             f"the best constant depth; train longer (the recipe's {recipe_steps()} steps)"
         )
-    console.print(f"report: [bold]{result.report}[/]   model: [bold]{result.model_dir}[/]")
+    console.print(
+        f"report: [bold]{esc(result.report)}[/]   model: [bold]{esc(result.model_dir)}[/]"
+    )
 
 
 from depthforge import cli_pretrained  # noqa: E402, F401 (registers models, convert, reproduce)
 
 
+def print_error(message: object) -> None:
+    """The one printer of errors: ``error: MESSAGE`` on one line of stderr, the message escaped
+    (file names such as ``holiday [sea].jpg`` are printed as written, never read as markup)."""
+    text = " ".join(str(message).split())  # one line, whatever the message holds
+    err_console.print(f"[bold red]error:[/] {esc(text)}", highlight=False, soft_wrap=True)
+
+
+def print_warning(message, *_args, **_kwargs) -> None:
+    """The one printer of warnings (``warnings.showwarning`` while a command runs): one line."""
+    text = " ".join(str(message).split())
+    err_console.print(f"[yellow]warning:[/] {esc(text)}", highlight=False, soft_wrap=True)
+
+
 def main() -> None:
-    """Entry point: run the Typer app, turning DepthforgeError into one line and exit code 2."""
+    """Entry point: run the Typer app; a bad input (DepthforgeError, a library ValueError, a
+    usage error, an unreadable or unwritable file) prints one line and exits with status 2."""
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError  # typer's own click
+
     try:
-        app()
+        with warnings.catch_warnings():
+            warnings.showwarning = print_warning
+            code = app(standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        exc.show()
+        sys.exit(0)
+    except ClickException as exc:  # usage: an unknown option, a value of the wrong type
+        print_error(exc.format_message())
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("interrupted", highlight=False, markup=False)
+        sys.exit(130)
     except (DepthforgeError, ValueError) as exc:
         # ValueError: a bad argument value reported by the library (its message names it)
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        code = getattr(exc, "exit_code", 2)
+        if code == 2:
+            print_error(exc)
+        else:  # a stop the user asked for (Ctrl-C, SIGTERM): its message says how to go on
+            err_console.print(str(exc), highlight=False, markup=False, soft_wrap=True)
+        sys.exit(code)
+    except OSError as exc:  # a file the library did not check: name it
+        print_error(f"{exc.filename}: {exc.strerror}" if exc.filename else exc)
         sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)

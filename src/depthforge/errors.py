@@ -32,7 +32,7 @@ class OutputSpaceError(DepthforgeError, ValueError):
     """Two depth-like maps of different output spaces were mixed without an explicit conversion."""
 
 
-class UnknownNameError(DepthforgeError, KeyError):
+class UnknownNameError(DepthforgeError, KeyError, ValueError):
     """A name that no registry knows (a model, dataset, protocol, strategy, loss, transform...).
 
     Args:
@@ -51,3 +51,26 @@ class UnknownNameError(DepthforgeError, KeyError):
 
     def __str__(self) -> str:  # a KeyError would quote its message
         return str(self.args[0])
+
+
+def import_extra(module: str, extra: str, purpose: str):
+    """``import module``, or :class:`DepthforgeError` naming the extra to install: the one check
+    of every optional dependency (e.g. ``plyfile`` for PLY output, extra ``mesh``)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise DepthforgeError(
+            f"{purpose} needs the {module} package: pip install 'depthforge[{extra}]'"
+        ) from None
+
+
+def check_name(what: str, name: str, known: Iterable[str]) -> str:
+    """``name`` when it is one of ``known``; else :class:`UnknownNameError` ("did you mean ...").
+
+    The one check of every name a user types (a choice, a preset, a reader option, a kind)."""
+    known = list(known)
+    if name not in known:
+        raise UnknownNameError(what, name, known)
+    return name

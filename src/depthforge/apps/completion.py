@@ -47,7 +47,7 @@ import scipy.sparse as sparse_matrix
 import torch
 from scipy.sparse.linalg import splu, spsolve
 
-from depthforge.errors import DataError, DepthforgeError
+from depthforge.errors import DataError, DepthforgeError, check_name
 from depthforge.types import OutputSpace, image_to_tensor
 
 MATLAB_GRAY_WEIGHTS = np.array([0.2989, 0.5870, 0.1140])
@@ -345,8 +345,7 @@ def complete_depth(
         sparse: ``(H, W)`` metres, 0 = no sample.
         model: a loaded :class:`~depthforge.models.base.DepthModel`, or ``None``.
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    check_name("completion method", method, METHODS)
     if model is not None and getattr(model, "takes_sparse", False):
         if method != "colorization":
             raise DepthforgeError(

@@ -17,7 +17,7 @@ import torch
 from depthforge.errors import DataError
 from depthforge.geometry.camera import intrinsics_from_fov
 from depthforge.io import read_depth
-from depthforge.io.structured import read_intrinsics
+from depthforge.io.structured import load_npy, read_intrinsics
 from depthforge.types import OutputSpace, image_to_tensor
 
 
@@ -29,13 +29,11 @@ def check_depth_source(depth: str | Path | None, model: str | Path | None) -> No
         )
 
 
-def infer_depth_kind(path: Path, default: str | None = None) -> str:
-    """``npy`` for ``.npy`` files, else ``default``; without one, an explicit ``--depth-kind``
-    is needed."""
+def infer_depth_kind(path: Path) -> str:
+    """``npy`` for ``.npy`` files; any other file needs an explicit ``--depth-kind`` (the one
+    depth-source contract of every command: a PNG's units are never guessed)."""
     if path.suffix.lower() == ".npy":
         return "npy"
-    if default is not None:
-        return default
     raise DataError(
         path,
         "cannot tell how this depth file stores depth: pass --depth-kind (png16 with "
@@ -50,19 +48,24 @@ def read_registered_depth(
     image_shape: tuple[int, ...],
     kind: str | None = None,
     scale: float | None = None,
-    *,
-    default_kind: str | None = None,
-    default_png16_scale: float | None = None,
 ) -> np.ndarray:
     """Decode ``path`` into metres ``(H, W)`` float32 (0 = no depth) and check that it has the
     size of ``image`` (whose array shape is ``image_shape``); a mismatch names both sizes.
-    ``kind`` defaults to :func:`infer_depth_kind` (with ``default_kind``), a ``png16`` file's
-    ``scale`` to ``default_png16_scale``."""
+    ``kind`` defaults to :func:`infer_depth_kind`."""
     path = Path(path)
-    kind = kind or infer_depth_kind(path, default_kind)
-    if kind == "png16" and scale is None:
-        scale = default_png16_scale
+    kind = kind or infer_depth_kind(path)
     depth = read_depth(path, kind, scale)
+    if not depth.any():  # the readers map NaN, inf and ≤ 0 to 0 (no measurement)
+        raw = load_npy(path) if kind == "npy" else depth
+        finite = np.isfinite(raw)
+        what = (
+            "0 or negative"
+            if finite.all()
+            else "not a number (NaN or inf)"
+            if not finite.any()
+            else "0, negative or NaN"
+        )
+        raise DataError(path, f"no valid depth: every one of the {raw.size:,} values is {what}")
     if depth.shape != tuple(image_shape[:2]):
         raise DataError(
             path,
@@ -91,12 +94,10 @@ def depth_for_photo(
     depth_kind: str | None = None,
     depth_scale: float | None = None,
     model: str | Path | None = None,
-    default_kind: str | None = None,
-    default_png16_scale: float | None = None,
 ) -> tuple[np.ndarray, OutputSpace, Path]:
     """``(depth (H, W), output space, source file)`` for the photo ``rgb`` read from ``image``:
     exactly one of a depth file (decoded into metres and size-checked by
-    :func:`read_registered_depth`, with its defaults) or a saved model."""
+    :func:`read_registered_depth`) or a saved model."""
     check_depth_source(depth, model)
     if depth is not None:  # read_depth decodes every kind into metres
         z = read_registered_depth(
@@ -105,8 +106,6 @@ def depth_for_photo(
             rgb.shape,
             depth_kind,
             depth_scale,
-            default_kind=default_kind,
-            default_png16_scale=default_png16_scale,
         )
         return z, OutputSpace.METRIC_DEPTH, Path(depth)
     z, space = predict_depth(rgb, model)

@@ -9,14 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from depthforge.apps.depth_input import check_depth_source, depth_for_photo
-from depthforge.errors import DataError
+from depthforge.errors import DataError, UnknownNameError, check_name
 from depthforge.io import read_rgb, refuse_overwrite, save_rgb
 from depthforge.render.depth import fill_depth_holes
-from depthforge.render.dof import depth_at, render_dof
+from depthforge.render.dof import APERTURES, depth_at, render_dof
 from depthforge.render.lens import PRESETS
 from depthforge.types import OutputSpace
-
-PNG16_DEPTH_SCALE = 1000.0  # a depth PNG without --depth-scale stores millimetres
 
 
 def dof_command(
@@ -70,7 +68,8 @@ def dof_command(
     if not fnumber > 0:
         raise ValueError(f"--fnumber must be > 0, got {fnumber}")
     if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
+        raise UnknownNameError("lens preset", preset, PRESETS)
+    check_name("aperture", aperture, APERTURES)
     lens = PRESETS[preset]
     focal_mm = lens.focal_mm if focal_mm is None else focal_mm
     sensor_width_mm = lens.sensor_width_mm if sensor_width_mm is None else sensor_width_mm
@@ -85,8 +84,6 @@ def dof_command(
         depth_kind=depth_kind,
         depth_scale=depth_scale,
         model=model_path,
-        default_kind="png16",
-        default_png16_scale=PNG16_DEPTH_SCALE,
     )
     if space is not OutputSpace.METRIC_DEPTH:
         raise DataError(source, f"predicts {space.value}; depth of field needs metric depth")

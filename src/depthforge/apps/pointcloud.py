@@ -33,6 +33,7 @@ import torch
 
 from depthforge.apps.depth_input import check_depth_source, depth_for_photo, resolve_intrinsics
 from depthforge.apps.mesh import DEFAULT_EDGE_RTOL, grid_triangles, vertex_normals_from_faces
+from depthforge.errors import import_extra
 from depthforge.geometry.normals import normals_from_depth
 from depthforge.io import atomic_path, refuse_overwrite
 from depthforge.render.depth import depth_in_metres
@@ -253,7 +254,8 @@ def header_comments(cloud: PointCloud, frame: str) -> list[str]:
 
 def write_ply(cloud: PointCloud, path: str | Path) -> Path:
     """Binary little-endian PLY with ``plyfile`` (vertex x y z nx ny nz red green blue; faces)."""
-    from plyfile import PlyData, PlyElement
+    plyfile = import_extra("plyfile", "mesh", f"{Path(path).name}: writing PLY")
+    PlyData, PlyElement = plyfile.PlyData, plyfile.PlyElement  # noqa: N806 (the package's names)
 
     normal_fields = [] if cloud.normals is None else [("nx", "<f4"), ("ny", "<f4"), ("nz", "<f4")]
     vertex = np.empty(
@@ -305,7 +307,7 @@ def write_triangles_bin(faces: np.ndarray, stream, byte_order: str) -> None:
 def to_trimesh(cloud: PointCloud, flip: np.ndarray | None = None):
     """A ``trimesh.Trimesh`` (mesh) or ``trimesh.PointCloud`` of ``cloud``; ``flip`` is the
     ``(3,)`` diagonal of an axis-aligned rotation applied to points and normals."""
-    import trimesh
+    trimesh = import_extra("trimesh", "mesh", "writing OBJ or GLB")
 
     points = cloud.points.astype(np.float64)
     if flip is not None:

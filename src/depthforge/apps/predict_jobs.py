@@ -4,6 +4,7 @@ whole datasets in the layout ``depthforge eval`` reads. The network runs through
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ import numpy as np
 import torch
 
 from depthforge.data.collate import same_size_runs
-from depthforge.errors import DataError
+from depthforge.errors import DataError, UnknownNameError
 from depthforge.eval.predictions import save_prediction
 from depthforge.io import (
     IMAGE_SUFFIXES,
@@ -58,20 +59,25 @@ class PredictSummary:
 def collect_images(inputs: Iterable[str | Path]) -> list[Path]:
     """Image and video files named by ``inputs`` (files, or folders whose image and video files
     are taken sorted)."""
+    media = IMAGE_SUFFIXES + VIDEO_SUFFIXES
     found: list[Path] = []
     for item in map(Path, inputs):
-        if item.is_dir():
-            found.extend(
-                sorted(
-                    p
-                    for p in item.iterdir()
-                    if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES + VIDEO_SUFFIXES
-                )
-            )
-        elif item.is_file():
+        if item.is_file():
             found.append(item)
-        else:
+            continue
+        if not item.is_dir():
             raise DataError(item, "input not found (expected an image, a video or a folder)")
+        inside = sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in media)
+        if not inside:
+            nested = sum(1 for p in item.rglob("*") if p.suffix.lower() in media)
+            raise DataError(
+                item,
+                f"no image or video directly in this folder, but {nested} in its sub-folders "
+                "(not searched): name the sub-folders"
+                if nested
+                else "no image or video in this folder",
+            )
+        found.extend(inside)
     stems: dict[str, Path] = {}
     for path in found:
         if path.stem in stems:
@@ -117,8 +123,8 @@ def video_frames(path: Path) -> Iterator[torch.Tensor]:
 
 def input_frames(paths: list[Path], summary: PredictSummary) -> Iterator[tuple[str, torch.Tensor]]:
     """``(output name, image)`` for each image, and for each frame of each video
-    (``<stem>_<frame:06d>``); unreadable inputs are skipped with a warning and recorded in
-    ``summary.skipped``."""
+    (``<stem>_<frame:06d>``); unreadable inputs are skipped and recorded in ``summary.skipped``
+    (:func:`predict_paths` warns once all are done)."""
     for path in paths:
         try:
             if path.suffix.lower() in VIDEO_SUFFIXES:
@@ -127,7 +133,6 @@ def input_frames(paths: list[Path], summary: PredictSummary) -> Iterator[tuple[s
             else:
                 yield path.stem, load_rgb_tensor(path, summary.notes)
         except DataError as exc:
-            warnings.warn(f"skipping {exc}", stacklevel=3)
             summary.skipped.append((path, exc.problem))
 
 
@@ -172,7 +177,7 @@ def predict_paths(
         DataError: missing input, duplicate output names, or results already in ``out_dir``.
     """
     if format not in FORMATS:
-        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
+        raise UnknownNameError("--format", format, FORMATS)
     out_dir = Path(out_dir)
     if not overwrite and out_dir.is_dir():
         existing = sorted(p.name for p in out_dir.iterdir() if p.suffix in (".npy", ".png"))
@@ -200,6 +205,14 @@ def predict_paths(
             summary.written.append(target)
         if progress is not None:
             progress(len(summary.written) + len(summary.skipped), total)
+    if not summary.written:  # every input was unreadable: that is an error, not a warning
+        path, problem = summary.skipped[0]
+        others = (
+            f" (and {len(summary.skipped) - 1} more unreadable)" if len(summary.skipped) > 1 else ""
+        )
+        raise DataError(path, problem + others)
+    for path, problem in summary.skipped:
+        warnings.warn(f"skipping {path}: {problem}", stacklevel=2)
     return summary
 
 
@@ -236,3 +249,21 @@ def predict_dataset(
         if progress is not None:
             progress(done, total)
     return total
+
+
+def synthetic_only_note(model: str | Path) -> str | None:
+    """A note when the saved model ``model`` was trained only on the procedural world (its run
+    folder's ``config.json`` names ``train_data.dataset: synth``), for predictions on photos."""
+    config = Path(model).parent / "config.json"
+    if not Path(model).is_dir() or not config.is_file():
+        return None
+    try:
+        trained_on = json.loads(config.read_text()).get("train_data", {}).get("dataset")
+    except (ValueError, AttributeError):
+        return None
+    if trained_on != "synth":
+        return None
+    return (
+        f"{model} was trained only on synthetic scenes ({config}); on photos expect rough depth. "
+        "A pretrained model suits photos: see `depthforge models`"
+    )

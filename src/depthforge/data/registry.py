@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any
 
 from depthforge.data.base import DepthDataset
-from depthforge.errors import UnknownNameError
+from depthforge.errors import UnknownNameError, check_name
 
 # name -> "module:Class"; modules import only when the dataset is opened (h5py, scipy, ...).
 DATASETS: dict[str, str] = {
@@ -45,4 +46,10 @@ def open_dataset(name: str, root: str, split: str | None = None, **options: Any)
     if name not in DATASETS:
         raise UnknownNameError("dataset", name, list_datasets())
     module, cls = DATASETS[name].split(":")
-    return getattr(importlib.import_module(module), cls)(root, split=split, **options)
+    reader = getattr(importlib.import_module(module), cls)
+    params = inspect.signature(reader).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        known = [k for k in params if k not in ("self", "root", "split")]
+        for key in options:
+            check_name(f"{name} reader option", key, known)
+    return reader(root, split=split, **options)

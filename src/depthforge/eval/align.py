@@ -35,7 +35,7 @@ from enum import Enum
 
 import torch
 
-from depthforge.errors import OutputSpaceError
+from depthforge.errors import OutputSpaceError, UnknownNameError
 from depthforge.geometry.fit import least_squares_scale_shift, masked_median
 from depthforge.types import OutputSpace
 
@@ -78,8 +78,7 @@ def check_alignment(
     try:
         mode = Alignment(mode)
     except ValueError:
-        known = ", ".join(a.value for a in Alignment)
-        raise ValueError(f"unknown alignment {mode!r}; known: {known}") from None
+        raise UnknownNameError("alignment", mode, [a.value for a in Alignment]) from None
     try:
         space = OutputSpace(space)
     except ValueError:

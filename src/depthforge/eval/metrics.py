@@ -61,6 +61,10 @@ DELTA_BASE = 1.25
 CHUNK_PIXELS = 1 << 15
 
 
+class NoValidPixelError(ValueError):
+    """No image of an evaluation has a ground-truth pixel inside the protocol's caps and crop."""
+
+
 def as_depth_batch(x, name: str) -> torch.Tensor:
     """``(H, W)``, ``(1, H, W)`` or ``(B, 1, H, W)`` torch/NumPy → ``(B, 1, H, W)`` tensor (no copy).
 
@@ -280,7 +284,7 @@ def summarise(
     excluded = tuple(int(i) for i in torch.nonzero(~has_pixels).flatten())
     kept = stats[has_pixels]
     if kept.shape[0] == 0:
-        raise ValueError(f"no valid ground-truth pixel in any of the {stats.shape[0]} images")
+        raise NoValidPixelError(f"no valid ground-truth pixel in any of the {stats.shape[0]} images")
     if reduction == "image":
         per_image = metrics_from_statistics(kept)
         values = {k: float(per_image[k].mean()) for k in keys}
@@ -364,7 +368,7 @@ def _per_image_mean(values: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
 def _mean_over_images(per_image: dict[str, torch.Tensor], valid: torch.Tensor) -> dict[str, float]:
     has = valid.flatten(1).any(1)
     if not bool(has.any()):
-        raise ValueError("no valid ground-truth pixel in any image")
+        raise NoValidPixelError("no valid ground-truth pixel in any image")
     return {k: float(v[has].mean()) for k, v in per_image.items()}
 
 

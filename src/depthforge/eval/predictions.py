@@ -28,10 +28,13 @@ import torch
 from depthforge.data.base import DepthDataset
 from depthforge.errors import DataError
 from depthforge.eval.evaluator import Evaluator
+from depthforge.eval.gt_census import GroundTruthCensus
+from depthforge.eval.metrics import NoValidPixelError
 from depthforge.eval.protocols import Protocol, get_protocol
 from depthforge.eval.report import EvalResult
 from depthforge.io.depth import read_uint16_png, save_depth_png16
 from depthforge.io.image import save_array
+from depthforge.io.structured import load_npy
 from depthforge.transforms.resize_space import (
     check_resize_space,
     resize_prediction,
@@ -124,10 +127,7 @@ def read_prediction(
         if png_scale <= 0:
             raise ValueError(f"png_scale must be positive, got {png_scale}")
         return read_uint16_png(path).astype(np.float32) / np.float32(png_scale)
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise DataError(path, f"not a readable .npy array ({exc})") from exc
+    arr = load_npy(path)
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
         raise DataError(path, f"expected a numeric prediction, got dtype {arr.dtype}")
     arr = _drop_channel(arr)
@@ -212,6 +212,7 @@ def evaluate_predictions(
     )
     missing: list[str] = []
     gt_variants: set[str] = set()
+    census = GroundTruthCensus()
     total = len(dataset)
     for index in range(total):
         sample = dataset[index]
@@ -229,6 +230,7 @@ def evaluate_predictions(
             path = folder / prediction_filename(sample.id)
             t = _match_size(pred, size, how if resize else None, space, path)
             evaluator.add(t, sample=sample)
+            census.add(sample.depth)
         if progress is not None:
             progress(index + 1, total)
     if len(evaluator) == 0:
@@ -244,13 +246,16 @@ def evaluate_predictions(
             f"provides {sorted(clash)}; the numbers are not comparable with published ones",
             stacklevel=2,
         )
-    result = evaluator.result(
-        predictions=str(folder),
-        dataset=dataset.name,
-        n_samples=total,
-        png_scale=png_scale,
-        resize=resize,
-        resize_space=how.value if resize else None,
-        gt_variants_seen=sorted(gt_variants),
-    )
+    try:
+        result = evaluator.result(
+            predictions=str(folder),
+            dataset=dataset.name,
+            n_samples=total,
+            png_scale=png_scale,
+            resize=resize,
+            resize_space=how.value if resize else None,
+            gt_variants_seen=sorted(gt_variants),
+        )
+    except NoValidPixelError:
+        raise DataError(getattr(dataset, "root", None), census.explain(proto)) from None
     return replace(result, missing_ids=tuple(missing))

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from depthforge.eval.protocols import Protocol
 from depthforge.io.image import write_atomic
@@ -98,7 +99,7 @@ def render_table(results: EvalResult | Sequence[EvalResult], labels: Sequence[st
     table.add_column("metric")
     for i, r in enumerate(items):
         label = labels[i] if i < len(labels) else str(r.settings.get("predictions", i))
-        table.add_column(label, justify="right", overflow="fold")
+        table.add_column(Text(str(label)), justify="right", overflow="fold")  # a path, not markup
     for key in keys:
         arrow = "↑" if key in HIGHER_IS_BETTER else "↓"
         table.add_row(

@@ -33,9 +33,10 @@ import torch
 from rich.table import Table
 
 from depthforge.data.tum import associate, poses_from_tum, read_tum_list
-from depthforge.errors import DataError
+from depthforge.errors import DataError, UnknownNameError
 from depthforge.geometry.se3 import pose_vec_to_matrix
 from depthforge.io.image import read_rgb, write_atomic
+from depthforge.io.structured import load_npy
 from depthforge.models.posenet import PoseNet
 from depthforge.models.predict import resize
 from depthforge.types import image_to_tensor
@@ -160,12 +161,7 @@ def read_relative_poses(path: str | Path) -> np.ndarray:
     """``(N−1, 4, 4)`` relative poses ``T_{i←i−1}`` saved as ``.npy`` (monodepth2's
     ``evaluate_pose.py`` writes its predictions this way, as ``poses.npy``)."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(path, "file not found")
-    try:
-        relative = np.load(path).astype(np.float64)
-    except (ValueError, OSError) as exc:
-        raise DataError(path, f"not a readable .npy array ({exc})") from None
+    relative = load_npy(path).astype(np.float64)
     if relative.ndim != 3 or relative.shape[1:] != (4, 4):
         raise DataError(path, f"expected (N, 4, 4) relative poses, got shape {relative.shape}")
     return _check_poses(path, relative)
@@ -410,7 +406,7 @@ def absolute_trajectory_error(
     elif alignment in ("sim3", "se3"):
         fit = umeyama(pred, gt, with_scale=alignment == "sim3")
     else:
-        raise DataError(None, f"unknown alignment {alignment!r}: expected sim3, se3 or none")
+        raise UnknownNameError("trajectory alignment", alignment, ["sim3", "se3", "none"])
     return np.linalg.norm(fit.apply(pred) - gt, axis=1), fit
 
 
@@ -555,7 +551,7 @@ def evaluate_trajectory(
         metrics = {"ate_mean": float(np.mean(errors)), "ate_std": float(np.std(errors))}
         return PoseEvalResult(protocol, metrics, len(gt_poses), settings)
     if protocol != "full":
-        raise DataError(None, f"unknown pose protocol {protocol!r}: expected snippets or full")
+        raise UnknownNameError("pose protocol", protocol, ["snippets", "full"])
     pred_traj = pred if isinstance(pred, Trajectory) else read_trajectory(pred, format)
     settings["pred"] = str(pred_traj.path or "given")
     gt_poses, pred_poses = match_trajectories(gt_traj, pred_traj)

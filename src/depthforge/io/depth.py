@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from depthforge.errors import DataError
+from depthforge.errors import DataError, UnknownNameError
 from depthforge.io.image import open_image, save_array, write_atomic
+from depthforge.io.structured import load_npy
 
 DepthDecoder = Callable[[Path, "float | None"], np.ndarray]
 DEPTH_KINDS: dict[str, DepthDecoder] = {}
@@ -73,11 +74,7 @@ def _read_png16(path: Path, scale: float | None) -> np.ndarray:
 @depth_kind("npy")
 def _read_npy(path: Path, scale: float | None) -> np.ndarray:
     """``.npy`` float array in metres (``scale`` divides it when given); NaN/inf/≤0 = invalid."""
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise DataError(path, f"not a readable .npy array ({exc})") from exc
-    arr = np.squeeze(arr)
+    arr = np.squeeze(load_npy(path))
     if arr.ndim != 2:
         raise DataError(path, f"expected a 2-D depth array, got shape {arr.shape}")
     if not np.issubdtype(arr.dtype, np.floating) and not np.issubdtype(arr.dtype, np.integer):
@@ -230,9 +227,7 @@ def read_depth(path: str | Path, kind: str, scale: float | None = None) -> np.nd
     """
     path = Path(path)
     if kind not in DEPTH_KINDS:
-        raise DataError(
-            path, f"unknown depth kind {kind!r}; known: {', '.join(sorted(DEPTH_KINDS))}"
-        )
+        raise UnknownNameError("depth kind", kind, sorted(DEPTH_KINDS))
     if not path.is_file():
         raise DataError(path, "file not found")
     return DEPTH_KINDS[kind](path, scale)

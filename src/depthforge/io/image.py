@@ -26,6 +26,8 @@ def open_image(path: str | Path) -> Image.Image:
     try:
         img = Image.open(path)
         img.load()
+    except Image.DecompressionBombError as exc:
+        raise DataError(path, f"refused: {exc}") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataError(path, f"corrupt or truncated image ({exc})") from exc
     return img
@@ -58,10 +60,13 @@ def atomic_path(path: str | Path):
     of a temporary file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent
-    )
+    try:  # the one check of every output place: a file in the way, no permission, a full disk
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent
+        )
+    except OSError as exc:
+        raise DataError(path, f"cannot write here: {exc.strerror} ({exc.filename})") from exc
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_umask())
     try:

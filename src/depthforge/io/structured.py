@@ -36,12 +36,23 @@ def read_json(path: Path) -> dict[str, Any]:
     return obj
 
 
+def load_npy(path: str | Path) -> np.ndarray:
+    """The one reader of ``.npy`` files (no pickles): a missing, empty, truncated or foreign file
+    raises :class:`DataError` naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "file not found")
+    if path.stat().st_size == 0:
+        raise DataError(path, "empty file (0 bytes), not a .npy array")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise DataError(path, f"not a readable .npy array ({exc})") from exc
+
+
 def read_array(path: Path, shape: tuple[int, ...]) -> np.ndarray:
     """A ``.npy`` array of the given shape, or :class:`DataError` naming the file."""
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise DataError(path, f"not a readable .npy array ({exc})") from exc
+    arr = load_npy(path)
     if arr.shape != shape:
         raise DataError(path, f"expected shape {shape}, got {arr.shape}")
     return arr

@@ -43,6 +43,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from depthforge.errors import check_name
 from depthforge.render.colour import linear_to_srgb, srgb_to_linear
 from depthforge.render.lens import PRESETS, check_lens, signed_coc_px
 
@@ -75,8 +76,7 @@ def aperture_kernels(
     Returns:
         ``(L, 2·half + 1, 2·half + 1)`` kernels, each summing to 1.
     """
-    if aperture not in APERTURES:
-        raise ValueError(f"aperture must be one of {APERTURES}, got {aperture!r}")
+    check_name("aperture", aperture, APERTURES)
     dtype = dtype or radii.dtype
     r = radii.to(dtype).reshape(-1, 1, 1)
     offsets = torch.arange(-half, half + 1, dtype=dtype, device=radii.device)

@@ -272,6 +272,9 @@ def resolve_recipe(name_or_path: str | Path) -> Path:
     shipped = RECIPES_DIR / f"{name_or_path}.yaml"
     if shipped.is_file():
         return shipped
+    near = difflib.get_close_matches(str(name_or_path), list_recipes(), n=1)
     raise DataError(
-        path, f"no such config file or shipped recipe; shipped: {', '.join(list_recipes())}"
+        path,
+        f"no such config file or shipped recipe; shipped: {', '.join(list_recipes())}"
+        + (f" (did you mean {near[0]!r}?)" if near else ""),
     )

@@ -49,6 +49,8 @@ class TrainingDiverged(DepthforgeError):
 class TrainingInterrupted(DepthforgeError):
     """A stop signal arrived; the step under way was finished and checkpointed."""
 
+    exit_code = 130  # as for SIGINT: not a bad input, and the CLI prints no "error:"
+
 
 def build_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
     """Adam, AdamW or SGD (with momentum) from the config."""
