@@ -197,6 +197,18 @@ def test_pointcloud_from_a_depth_file(monkeypatch, capsys, synth_root, tmp_path)
     assert code == 0 and (tmp_path / "c.ply").stat().st_size > 32 * 24 * 12
     code, _, err = run_cli(monkeypatch, capsys, *args, "--out", str(tmp_path / "d.ply"))
     assert code == 2 and "exactly one of --intrinsics and --fov" in err
+    code, _, err = run_cli(
+        monkeypatch, capsys, *args, "--fov", "65", "--no-normals", "--out", str(tmp_path / "e.ply")
+    )
+    assert code == 0, err
+    import plyfile
+
+    with_normals = plyfile.PlyData.read(str(tmp_path / "c.ply"))["vertex"]
+    without = plyfile.PlyData.read(str(tmp_path / "e.ply"))["vertex"]
+    assert {"nx", "ny", "nz"} <= set(with_normals.data.dtype.names)
+    assert not {"nx", "ny", "nz"} & set(without.data.dtype.names)
+    for axis in "xyz":  # the same points, only the normals left out
+        assert (without[axis] == with_normals[axis]).all()
 
 
 def test_dof_focus_at_a_pixel(monkeypatch, capsys, synth_root, tmp_path):

@@ -704,6 +704,14 @@ def pointcloud(
     allow_unit_scale: Annotated[
         bool, typer.Option("--allow-unit-scale", help="Accept relative depth in arbitrary units.")
     ] = False,
+    no_normals: Annotated[
+        bool,
+        typer.Option(
+            "--no-normals",
+            help="Points and colours only (faster); normals shade the cloud in viewers "
+            "and surface reconstruction needs them.",
+        ),
+    ] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUT.")] = False,
 ) -> None:
     """A coloured point cloud (or mesh) of a photo and its depth, in the camera frame."""
@@ -721,6 +729,7 @@ def pointcloud(
         mesh=mesh,
         scale=scale,
         allow_unit_scale=allow_unit_scale,
+        normals=not no_normals,
         overwrite=overwrite,
     )
     console.print(summary.line(), highlight=False)
