@@ -163,6 +163,32 @@ DIW_NOTES = (
 UNVERIFIED = "Paper numbers recalled, not re-read from the table: check them before citing."
 
 
+def diw_record(
+    name: str,
+    release_format: str,
+    training_data: str,
+    model_note: str,
+    whdr: tuple[float, str] | None = None,
+) -> PretrainedWeights:
+    """One model of DIW's ``hourglass3.tar.gz``; ``whdr``: the paper's (value, table cell) on
+    the DIW test set, recalled (the notes say so)."""
+    results = () if whdr is None else (PaperResult("diw", {"whdr": whdr[0]}, whdr[1]),)
+    return PretrainedWeights(
+        name=name,
+        model="diw_hourglass",
+        urls=DIW_ARCHIVE,
+        file_name="hourglass3.tar.gz",
+        release_format=release_format,
+        paper=DIW_PAPER,
+        training_data=training_data,
+        output_space=OutputSpace.ORDINAL,
+        licence="BSD-3-Clause",
+        commercial_use=True,
+        results=results,
+        notes=model_note + DIW_NOTES + ("" if whdr is None else " " + UNVERIFIED),
+    )
+
+
 RECORDS: tuple[PretrainedWeights, ...] = (
     PretrainedWeights(
         name="fcrn_nyu",
@@ -293,62 +319,26 @@ RECORDS: tuple[PretrainedWeights, ...] = (
         "the cache is ours). Input 128×416; inverse depth = 10·sigmoid + 0.01, depth up to "
         "scale: median-scale it; resize predictions as disparity. " + UNVERIFIED,
     ),
-    PretrainedWeights(
-        name="diw_hourglass_diw",
-        model="diw_hourglass",
-        urls=DIW_ARCHIVE,
-        file_name="hourglass3.tar.gz",
-        release_format="diw_tgz_diw",
-        paper=DIW_PAPER,
-        training_data="DIW training set (relative depth of one point pair per image), from scratch",
-        output_space=OutputSpace.ORDINAL,
-        licence="BSD-3-Clause",
-        commercial_use=True,
-        size_mb=None,
-        results=(
-            PaperResult(
-                protocol="diw", metrics={"whdr": 0.2214}, source="Table 2, Ours_DIW", align=None
-            ),
-        ),
-        notes="The paper's 'Ours_DIW' (AMT_from_scratch_1e-4_release/Best_model_period1.t7). "
-        + DIW_NOTES
-        + " "
-        + UNVERIFIED,
+    diw_record(
+        "diw_hourglass_diw",
+        "diw_tgz_diw",
+        "DIW training set (relative depth of one point pair per image), from scratch",
+        "The paper's 'Ours_DIW' (AMT_from_scratch_1e-4_release/Best_model_period1.t7). ",
+        whdr=(0.2214, "Table 2, Ours_DIW"),
     ),
-    PretrainedWeights(
-        name="diw_hourglass_nyu_diw",
-        model="diw_hourglass",
-        urls=DIW_ARCHIVE,
-        file_name="hourglass3.tar.gz",
-        release_format="diw_tgz_nyu_diw",
-        paper=DIW_PAPER,
-        training_data="NYU Depth v2 relative depth (full training set), fine-tuned on DIW",
-        output_space=OutputSpace.ORDINAL,
-        licence="BSD-3-Clause",
-        commercial_use=True,
-        results=(
-            PaperResult(
-                protocol="diw", metrics={"whdr": 0.1439}, source="Table 2, Ours_NYU_DIW", align=None
-            ),
-        ),
-        notes="The paper's 'Ours_NYU_DIW' (AMT_from_205315_1e-4_release/Best_model_period2.t7). "
-        + DIW_NOTES
-        + " "
-        + UNVERIFIED,
+    diw_record(
+        "diw_hourglass_nyu_diw",
+        "diw_tgz_nyu_diw",
+        "NYU Depth v2 relative depth (full training set), fine-tuned on DIW",
+        "The paper's 'Ours_NYU_DIW' (AMT_from_205315_1e-4_release/Best_model_period2.t7). ",
+        whdr=(0.1439, "Table 2, Ours_NYU_DIW"),
     ),
-    PretrainedWeights(
-        name="diw_hourglass_nyu",
-        model="diw_hourglass",
-        urls=DIW_ARCHIVE,
-        file_name="hourglass3.tar.gz",
-        release_format="diw_tgz_nyu_full",
-        paper=DIW_PAPER,
-        training_data="NYU Depth v2 relative depth, full training set (point pairs from the depth)",
-        output_space=OutputSpace.ORDINAL,
-        licence="BSD-3-Clause",
-        commercial_use=True,
-        notes="The paper's 'Ours_Full' (1e-3_Drop_205315_NYU_fs_c9/Best_model_period1.t7), "
-        "evaluated by the paper on NYU with WKDR (no depthforge protocol). " + DIW_NOTES,
+    diw_record(
+        "diw_hourglass_nyu",
+        "diw_tgz_nyu_full",
+        "NYU Depth v2 relative depth, full training set (point pairs from the depth)",
+        "The paper's 'Ours_Full' (1e-3_Drop_205315_NYU_fs_c9/Best_model_period1.t7), "
+        "evaluated by the paper on NYU with WKDR (no depthforge protocol). ",
     ),
     *SPARSE_TO_DENSE_RECORDS,
 )
