@@ -10,7 +10,9 @@ Work measured (each interleaved 1 thread / 2 threads, median of ``--repeats``):
 
 * ``ops``: 200 rounds of log, divide and dot on 2¹⁶-element float64 vectors (above PyTorch's
   grain size, so two threads split each op), the per-op pattern of the metrics;
-* ``metrics``: ``compute_metrics(..., protocol="nyu_eigen")`` on 16 pairs of 480×640.
+* ``metrics``: ``compute_metrics(..., protocol="nyu_eigen")`` on 16 pairs of 480×640; it
+  scores images in one Python thread per core whatever the torch thread count, so here
+  "1 thread" is ``DEPTHFORGE_THREADS=1`` and "2 threads" the default (the variable unset).
 
 ``--busy`` processes each spin for at most ``--seconds`` (they end by themselves if this script
 is killed) and are terminated by their pid when the loaded measurement is done.
@@ -29,7 +31,7 @@ from collections.abc import Callable
 import torch
 
 from depthforge.eval import compute_metrics
-from depthforge.threads import choose_threads
+from depthforge.threads import THREADS_ENV, choose_threads
 
 SPIN = "import time\nend = time.time() + {seconds}\nwhile time.time() < end:\n    pass\n"
 
@@ -39,18 +41,28 @@ def small_ops(a: torch.Tensor, b: torch.Tensor) -> None:
         torch.dot(torch.log(a), a / b)
 
 
+def set_threads(threads: int) -> None:
+    """``threads`` torch threads; 1 also sets ``DEPTHFORGE_THREADS=1``, 2 leaves it unset."""
+    torch.set_num_threads(threads)
+    if threads == 1:
+        os.environ[THREADS_ENV] = "1"
+    else:
+        os.environ.pop(THREADS_ENV, None)
+
+
 def median_by_threads(fn: Callable[[], object], repeats: int) -> dict[int, float]:
     """Median seconds of ``fn`` at 1 and 2 threads, alternating the thread count run by run."""
     times: dict[int, list[float]] = {1: [], 2: []}
     for threads in (1, 2):
-        torch.set_num_threads(threads)
+        set_threads(threads)
         fn()  # warm-up
     for _ in range(repeats):
         for threads in (1, 2):
-            torch.set_num_threads(threads)
+            set_threads(threads)
             start = time.perf_counter()
             fn()
             times[threads].append(time.perf_counter() - start)
+    os.environ.pop(THREADS_ENV, None)
     return {k: statistics.median(v) for k, v in times.items()}
 
 

@@ -40,7 +40,7 @@ from depthforge.eval.protocols import (
     depth_valid_mask,
     get_protocol,
 )
-from depthforge.threads import available_cores
+from depthforge.threads import choose_threads
 
 # Columns of the per-image statistics table built by ``image_statistics``.
 STATISTICS = SUMS
@@ -120,8 +120,8 @@ def image_statistics(
 
     Each image is scored in blocks of whole rows by :func:`~depthforge.eval.pixel_sums.batch_sums`
     (single-threaded NumPy operations on at most 2¹⁵ pixels), and one Python thread per
-    available core scores its share of the images (NumPy releases the GIL inside each
-    operation), whatever ``torch.get_num_threads()`` is. Per-op OpenMP parallelism stalls badly
+    available core (``DEPTHFORGE_THREADS`` when set) scores its share of the images (NumPy
+    releases the GIL inside each operation), whatever ``torch.get_num_threads()`` is. Per-op OpenMP parallelism stalls badly
     when other processes hold the cores; independent images do not
     (``benchmarks/threads_under_load.py``, ``benchmarks/RESULTS.md``). Tensors on another
     device are copied to the CPU.
@@ -153,7 +153,9 @@ def image_statistics(
     real = p.dtype.type
     caps = (real(max(0.0, min_depth or 0.0)), real(math.inf if max_depth is None else max_depth))
     bounds = None if clamp is None else (real(clamp[0]), real(clamp[1]))
-    workers = min(batch, available_cores())
+    # one worker per core, or DEPTHFORGE_THREADS; not fewer under load (independent images
+    # do not wait for each other as an op's threads do)
+    workers = min(batch, choose_threads(load=0.0))
 
     def score(first: int) -> np.ndarray:
         return batch_sums(p, g, m, caps, bounds, range(first, batch, workers))
