@@ -1,12 +1,20 @@
-"""Time ``compute_metrics`` under ``nyu_eigen`` on an NYU-test-sized batch against a plain loop.
+"""Time ``compute_metrics`` under ``nyu_eigen`` on an NYU-test-sized batch against a plain loop,
+and what ``evaluate_predictions`` (``depthforge eval``) spends per image reading the dataset.
 
-Peers, measured in the same run on the same data, interleaved (median of ``--repeats``): the
-memory-read floor (one pass summing both arrays) and the obvious per-image NumPy loop
-(boolean-index each image, compute each metric); the script checks both give the same numbers.
+Metrics peers, measured in the same run on the same data, interleaved (median of
+``--repeats``): the memory-read floor (one pass summing both arrays) and the obvious per-image
+NumPy loop (boolean-index each image, compute each metric); the script checks both give the
+same numbers. Ratios are printed in wall time and in CPU time (on a busy machine the wall
+time says more about the scheduler than about the code).
+
+Reading: ``--eval-images`` samples of 480×640 in the folder format as ``depthforge synth``
+writes them (RGB PNG, 16-bit depth PNG, normals ``.npy``, label PNG), in a temporary folder;
+per image: loading the whole sample vs loading only the depth (``with_fields("depth")``, what
+``evaluate_predictions`` asks for), and ``evaluate_predictions`` itself.
 
 Usage::
 
-    python benchmarks/eval_speed.py [--images 654] [--repeats 3] [--seed 0]
+    python benchmarks/eval_speed.py [--images 654] [--repeats 3] [--seed 0] [--eval-images 20]
 """
 
 from __future__ import annotations
@@ -14,12 +22,15 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from depthforge.eval import compute_metrics
+from depthforge.data.folder import FolderDataset, write_folder_sample
+from depthforge.eval import compute_metrics, evaluate_predictions, save_prediction
 
 KEYS = ("abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "silog", "d1", "d2", "d3")
 
@@ -81,11 +92,68 @@ def interleaved(fns: dict[str, object], repeats: int) -> tuple[dict, dict, dict]
     return {k: median(v) for k, v in walls.items()}, {k: median(v) for k, v in cpus.items()}, out
 
 
+class WholeSamples(FolderDataset):
+    """The folder reader as it was: every field read whatever the caller asks for."""
+
+    def with_fields(self, *names: str) -> FolderDataset:
+        return self
+
+
+def write_synth_like(root: Path, n: int, seed: int) -> None:
+    """``n`` 480×640 samples with RGB, depth (16-bit PNG), normals and labels, and predictions."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:480, 0:640]
+    for i in range(n):
+        base = (xx + 2 * yy + 7 * i)[..., None] * np.array([1, 2, 3])
+        image = ((base + rng.integers(0, 24, (480, 640, 3))) % 256).astype(np.uint8)
+        depth = (1.0 + 4.0 * rng.random((480, 640))).astype(np.float32)
+        normals = rng.normal(size=(3, 480, 640)).astype(np.float32)
+        normals /= np.linalg.norm(normals, axis=0, keepdims=True)
+        labels = ((xx // 40 + yy // 40 + i) % 12).astype(np.int64)
+        sid = f"scene_000/{i:06d}"
+        write_folder_sample(root / "data", sid, image, depth, normals=normals, labels=labels)
+        save_prediction(root / "pred", sid, depth * 1.1)
+
+
+def reading(n: int, seed: int, repeats: int) -> None:
+    """Milliseconds per image: whole samples vs depth only, and evaluate_predictions."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        write_synth_like(root, n, seed)
+        whole, ours = WholeSamples(root / "data"), FolderDataset(root / "data")
+        depth_only = ours.with_fields("depth")
+
+        def load_all(ds) -> None:
+            for i in range(len(ds)):
+                ds[i]
+
+        wall, cpu, out = interleaved(
+            {
+                "load whole samples": lambda: load_all(whole),
+                "load depth only": lambda: load_all(depth_only),
+                "eval, reading everything": lambda: evaluate_predictions(
+                    root / "pred", whole, "nyu_eigen"
+                ),
+                "eval (depth only)": lambda: evaluate_predictions(root / "pred", ours, "nyu_eigen"),
+            },
+            repeats,
+        )
+    assert out["eval, reading everything"].metrics == out["eval (depth only)"].metrics
+    print(f"\nreading {n} synth-like 480×640 samples (median of {repeats}), per image:")
+    for name in wall:
+        print(
+            f"  {name:26s}: {1e3 * wall[name] / n:7.1f} ms wall, {1e3 * cpu[name] / n:7.1f} ms CPU"
+        )
+    before, after = wall["eval, reading everything"], wall["eval (depth only)"]
+    print(f"  eval reading everything / depth only: {before / after:.2f}× (wall)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=654)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--eval-images", type=int, default=20)
     args = parser.parse_args()
 
     pred, gt = make_pairs(args.images, args.seed)
@@ -106,14 +174,17 @@ def main() -> None:
                         ("numpy", "NumPy per-image")):  # fmt: skip
         print(f"{label:17s} : {wall[name]:7.3f} s wall, {cpu[name]:7.3f} s CPU "
               f"(median of {args.repeats})")  # fmt: skip
-    print(f"compute_metrics / floor : {wall['compute_metrics'] / wall['floor']:7.1f}×")
-    print(f"NumPy / compute_metrics : {wall['numpy'] / wall['compute_metrics']:7.2f}×")
+    for kind, t in (("wall", wall), ("CPU", cpu)):
+        print(f"compute_metrics / floor : {t['compute_metrics'] / t['floor']:7.1f}× ({kind})")
+        print(f"NumPy / compute_metrics : {t['numpy'] / t['compute_metrics']:7.2f}× ({kind})")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"max relative diff : {worst:.2e}")
     for k in KEYS:
         print(f"  {k:8s} {fast[k]:.10f}  {loop[k]:.10f}")
     if worst > 1e-9:
         raise SystemExit(f"results differ (max relative difference {worst:.2e})")
+    if args.eval_images:
+        reading(args.eval_images, args.seed, args.repeats)
 
 
 if __name__ == "__main__":

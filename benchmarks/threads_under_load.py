@@ -10,7 +10,13 @@ Work measured (each interleaved 1 thread / 2 threads, median of ``--repeats``):
 
 * ``ops``: 200 rounds of log, divide and dot on 2¹⁶-element float64 vectors (above PyTorch's
   grain size, so two threads split each op), the per-op pattern of the metrics;
-* ``metrics``: ``compute_metrics(..., protocol="nyu_eigen")`` on 16 pairs of 480×640.
+* ``metrics``: ``compute_metrics(..., protocol="nyu_eigen")`` on 16 pairs of 480×640; it
+  scores images in one Python thread per core whatever the torch thread count, so here
+  "1 thread" is ``DEPTHFORGE_THREADS=1`` and "2 threads" the default (the variable unset);
+* ``eval``: ``evaluate_predictions`` (what ``depthforge eval`` runs) over 8 synth-like
+  480×640 samples in the folder format (``eval_speed.py``), metric predictions, ``nyu_eigen``;
+* ``eval median``: the same, predictions as ``scale_invariant_depth`` with per-image median
+  scaling (the monodepth2 protocol), which aligns with full-image PyTorch operations.
 
 ``--busy`` processes each spin for at most ``--seconds`` (they end by themselves if this script
 is killed) and are terminated by their pid when the loaded measurement is done.
@@ -23,13 +29,17 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
-from depthforge.eval import compute_metrics
-from depthforge.threads import choose_threads
+from depthforge.data.folder import FolderDataset
+from depthforge.eval import compute_metrics, evaluate_predictions
+from depthforge.threads import THREADS_ENV, choose_threads
+from eval_speed import write_synth_like
 
 SPIN = "import time\nend = time.time() + {seconds}\nwhile time.time() < end:\n    pass\n"
 
@@ -39,22 +49,32 @@ def small_ops(a: torch.Tensor, b: torch.Tensor) -> None:
         torch.dot(torch.log(a), a / b)
 
 
+def set_threads(threads: int) -> None:
+    """``threads`` torch threads; 1 also sets ``DEPTHFORGE_THREADS=1``, 2 leaves it unset."""
+    torch.set_num_threads(threads)
+    if threads == 1:
+        os.environ[THREADS_ENV] = "1"
+    else:
+        os.environ.pop(THREADS_ENV, None)
+
+
 def median_by_threads(fn: Callable[[], object], repeats: int) -> dict[int, float]:
     """Median seconds of ``fn`` at 1 and 2 threads, alternating the thread count run by run."""
     times: dict[int, list[float]] = {1: [], 2: []}
     for threads in (1, 2):
-        torch.set_num_threads(threads)
+        set_threads(threads)
         fn()  # warm-up
     for _ in range(repeats):
         for threads in (1, 2):
-            torch.set_num_threads(threads)
+            set_threads(threads)
             start = time.perf_counter()
             fn()
             times[threads].append(time.perf_counter() - start)
+    os.environ.pop(THREADS_ENV, None)
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def measure(label: str, repeats: int) -> None:
+def measure(label: str, repeats: int, folder: Path) -> None:
     gen = torch.Generator().manual_seed(0)
     a = torch.rand(1 << 16, dtype=torch.float64, generator=gen) + 0.5
     b = torch.rand(1 << 16, dtype=torch.float64, generator=gen) + 0.5
@@ -63,6 +83,16 @@ def measure(label: str, repeats: int) -> None:
     work = {
         "ops": lambda: small_ops(a, b),
         "metrics": lambda: compute_metrics(pred, gt, protocol="nyu_eigen"),
+        "eval": lambda: evaluate_predictions(
+            folder / "pred", FolderDataset(folder / "data"), "nyu_eigen"
+        ),
+        "eval median": lambda: evaluate_predictions(
+            folder / "pred",
+            FolderDataset(folder / "data"),
+            "nyu_eigen",
+            align="median",
+            output_space="scale_invariant_depth",
+        ),
     }
     load = os.getloadavg()[0]
     for name, fn in work.items():
@@ -82,17 +112,20 @@ def main() -> None:
     print("| machine | load (1 min) | policy threads | work | 1 thread ms | 2 threads ms "
           "| 2 / 1 |")  # fmt: skip
     print("|---|---:|---:|---|---:|---:|---:|")
-    measure("as it is", args.repeats)
-    spin = SPIN.format(seconds=args.seconds)
-    spinners = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(args.busy)]
-    try:
-        time.sleep(args.settle)  # let the load average see them
-        measure(f"+ {args.busy} busy loops", args.repeats)
-    finally:
-        for proc in spinners:
-            proc.terminate()
-        for proc in spinners:
-            proc.wait()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        write_synth_like(folder, 8, seed=0)
+        measure("as it is", args.repeats, folder)
+        spin = SPIN.format(seconds=args.seconds)
+        spinners = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(args.busy)]
+        try:
+            time.sleep(args.settle)  # let the load average see them
+            measure(f"+ {args.busy} busy loops", args.repeats, folder)
+        finally:
+            for proc in spinners:
+                proc.terminate()
+            for proc in spinners:
+                proc.wait()
 
 
 if __name__ == "__main__":

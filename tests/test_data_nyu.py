@@ -215,3 +215,10 @@ def test_real_bts_test_list_uses_zero_based_numbers(shared_data):
     ]
     assert len(numbers) == 654
     assert {n + 1 for n in numbers} == test
+
+
+def test_depth_only_samples_skip_the_rgb_frames(nyu_root):
+    full, depth_only = NYULabeled(nyu_root), NYULabeled(nyu_root).with_fields("depth")
+    a, b = full[2], depth_only[2]
+    torch.testing.assert_close(a.depth, b.depth)
+    assert tuple(b.image.shape) == (3, 0, 0) and a.meta == b.meta

@@ -14,7 +14,7 @@ renderer) then runs several times slower on two threads than on one
 The load average lags by about a minute; a command that starts on a machine that becomes busy
 later keeps its choice. Work split into independent items below the grain size (the metrics
 score images in parallel Python threads, one per core) does not stall this way and does not
-follow this count.
+follow the load, only ``DEPTHFORGE_THREADS``.
 """
 
 from __future__ import annotations

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections.abc import Sequence
 
 from torch.utils.data import Dataset
 
+from depthforge.errors import check_name
 from depthforge.types import Sample
+
+SAMPLE_FIELDS = tuple(f.name for f in dataclasses.fields(Sample) if f.name != "meta")
+"""Names :meth:`DepthDataset.with_fields` accepts: the :class:`Sample` attributes but ``meta``."""
 
 
 class DepthDataset(Dataset):
@@ -19,6 +25,8 @@ class DepthDataset(Dataset):
 
     name: str = ""
     ids: Sequence[str] = ()
+    fields: frozenset[str] | None = None
+    """The sample fields asked for with :meth:`with_fields`; ``None`` = everything."""
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -30,6 +38,30 @@ class DepthDataset(Dataset):
 
     def load(self, index: int) -> Sample:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def with_fields(self, *names: str) -> DepthDataset:
+        """A copy of this dataset whose samples need only the fields ``names``.
+
+        A reader that supports it (``folder``, ``nyu``) skips reading and decoding the other
+        files: a sample then carries ``None`` for each optional field not asked for, and an
+        empty ``(3, 0, 0)`` image when ``"image"`` is not asked for. ``depth``, ``mask`` and
+        ``meta`` are always there. Other readers return whole samples.
+
+        Args:
+            names: names from :data:`SAMPLE_FIELDS`, e.g. ``("depth",)`` for evaluation.
+
+        Raises:
+            UnknownNameError: a name that is not a sample field.
+        """
+        for field in names:
+            check_name("sample field", field, SAMPLE_FIELDS)
+        clone = copy.copy(self)
+        clone.fields = frozenset(names) | {"depth", "mask"}
+        return clone
+
+    def wants(self, field: str) -> bool:
+        """Whether samples must carry ``field`` (see :meth:`with_fields`)."""
+        return self.fields is None or field in self.fields
 
     def index_of(self, sample_id: str) -> int:
         """Position of ``sample_id`` in ``ids``; KeyError when absent."""

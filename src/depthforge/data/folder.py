@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from depthforge.data.base import DepthDataset
 from depthforge.errors import DataError
@@ -124,9 +124,13 @@ class FolderDataset(DepthDataset):
             return parse_intrinsics(self.meta, self.root / META_FILE)
         return None
 
+    def depth_file(self, sample_id: str) -> Path | None:
+        """The depth file of ``sample_id`` (``.npy`` first), or ``None``."""
+        return self._find("depth", sample_id, (".npy", ".png"))
+
     def depth(self, sample_id: str) -> np.ndarray | None:
         """``(H, W)`` metres, or ``None`` when the sample has no depth file."""
-        path = self._find("depth", sample_id, (".npy", ".png"))
+        path = self.depth_file(sample_id)
         if path is None:
             return None
         if path.suffix == ".npy":
@@ -136,8 +140,13 @@ class FolderDataset(DepthDataset):
     def load(self, index: int) -> Sample:
         sid = self.ids[index]
         image_path = self._images[sid]
-        image = read_rgb(image_path)
-        h, w = image.shape[:2]
+        # without the image (with_fields), its size comes from the file header alone
+        image = read_rgb(image_path) if self.wants("image") else None
+        if image is not None:
+            h, w = image.shape[:2]
+        else:
+            w, h = _image_size(image_path)
+        depth_path = self.depth_file(sid)
         depth = self.depth(sid)
         if depth is None:
             depth = np.zeros((h, w), np.float32)
@@ -147,19 +156,19 @@ class FolderDataset(DepthDataset):
                 f"depth is {depth.shape[1]}×{depth.shape[0]} but the image is {w}×{h}",
             )
         extra: dict[str, Any] = {}
-        pose_path = self._find("poses", sid, (".txt",))
+        pose_path = self._find("poses", sid, (".txt",)) if self.wants("pose") else None
         if pose_path is not None:
             extra["pose"] = read_pose(pose_path).astype(np.float32)
-        normals_path = self._find("normals", sid, (".npy",))
+        normals_path = self._find("normals", sid, (".npy",)) if self.wants("normals") else None
         if normals_path is not None:
             extra["normals"] = read_array(normals_path, (3, h, w)).astype(np.float32)
-        labels_path = self._find("labels", sid, (".png",))
+        labels_path = self._find("labels", sid, (".png",)) if self.wants("labels") else None
         if labels_path is not None:
             labels = np.asarray(open_image(labels_path)).astype(np.int64)
             if labels.shape != (h, w):
                 raise DataError(labels_path, f"label map is {labels.shape}, expected {(h, w)}")
             extra["labels"] = labels
-        if self.neighbour_offsets:
+        if self.neighbour_offsets and self.wants("neighbours"):
             nbr_ids = [self._neighbour_id(sid, o) for o in self.neighbour_offsets]
             frames = [read_rgb(self._images[n]) for n in nbr_ids]
             for n, frame in zip(nbr_ids, frames, strict=True):
@@ -174,7 +183,7 @@ class FolderDataset(DepthDataset):
                 extra["neighbour_poses"] = np.stack([read_pose(p) for p in poses]).astype(
                     np.float32
                 )
-        right_path = self._find("right", sid, IMAGE_SUFFIXES)
+        right_path = self._find("right", sid, IMAGE_SUFFIXES) if self.wants("stereo") else None
         if right_path is not None:
             if "baseline" not in self.meta:
                 raise DataError(self.root / META_FILE, "right/ views need a 'baseline' in metres")
@@ -186,7 +195,21 @@ class FolderDataset(DepthDataset):
             "image_path": str(image_path),
             "depth_kind": "folder",
         }
-        return sample_from_numpy(image, depth, self.intrinsics(sid), meta=meta, **extra)
+        if depth_path is not None:
+            meta["depth_path"] = str(depth_path)
+        if image is None:
+            image = np.zeros((0, 0, 3), np.uint8)
+        K = self.intrinsics(sid) if self.wants("K") else None
+        return sample_from_numpy(image, depth, K, meta=meta, **extra)
+
+
+def _image_size(path: Path) -> tuple[int, int]:
+    """``(width, height)`` from the image file's header (no decoding)."""
+    try:
+        with Image.open(path) as img:
+            return img.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DataError(path, f"corrupt or truncated image ({exc})") from exc
 
 
 def write_folder_sample(

@@ -136,7 +136,10 @@ class NYULabeled(DepthDataset):
     def load(self, index: int) -> Sample:
         handle = self._file()
         mat_index = self.mat_indices[index]
-        image = np.asarray(handle["images"][mat_index - 1]).transpose(2, 1, 0)
+        if self.wants("image"):
+            image = np.asarray(handle["images"][mat_index - 1]).transpose(2, 1, 0)
+        else:  # with_fields without "image": nothing read
+            image = np.zeros((0, 0, 3), np.uint8)
         depth = np.asarray(handle[self.depth_field][mat_index - 1], dtype=np.float32).T
         meta = {
             "dataset": self.name,

@@ -118,14 +118,19 @@ class Evaluator:
         p, g, m = prepare(pred, gt, mask)
         proto = self.protocol
         p, g = proto.crop_tensor(p), proto.crop_tensor(g)
-        valid = proto.valid_mask(g, None if m is None else proto.crop_tensor(m))
-        scales = None
+        m = None if m is None else proto.crop_tensor(m)
         if self.alignment is Alignment.NONE and self.output_space is OutputSpace.METRIC_DEPTH:
-            depth = p
-        else:
-            depth, fit = align(p, g, valid, self.alignment, self.output_space)
-            if self.alignment is not Alignment.NONE:
-                scales = fit.scale[valid.flatten(1).any(1)]
+            # the caps are applied block by block inside image_statistics: no full-size torch
+            # op, whose threads stall on a busy machine
+            stats = image_statistics(
+                p, g, m, min_depth=proto.min_depth, max_depth=proto.max_depth, clamp=proto.clamp
+            )
+            return stats, None
+        valid = proto.valid_mask(g, m)
+        depth, fit = align(p, g, valid, self.alignment, self.output_space)
+        scales = None
+        if self.alignment is not Alignment.NONE:
+            scales = fit.scale[valid.flatten(1).any(1)]
         return image_statistics(depth, g, valid, clamp=proto.clamp), scales
 
     def _score_pairs(self, pred, sample: Sample | None) -> PairCounts:

@@ -15,8 +15,9 @@ silog      100 · sqrt(mean e² − (mean e)²),  e = ln p − ln g   (BTS/AdaBi
 d1..d3     mean [max(g/p, p/g) < 1.25^k]     (strict ``<``; a fraction, not a percentage)
 =========  ===================================================================
 
-Everything is computed in float64 from per-image sufficient statistics (sums over V), so a batch
-of images is scored in a few vectorised passes and both aggregations come from the same sums:
+Everything is computed in float64 from the inputs' exact values (float32 inputs are widened
+after the clamp, see :mod:`depthforge.eval.pixel_sums`) as per-image sufficient statistics (sums
+over V), and both aggregations come from the same sums:
 ``reduction="image"`` averages per-image metrics over images (monodepth2, BTS, AdaBins);
 ``reduction="pixel"`` pools the sums of all images first (FCRN ``error_metrics.m``).
 An image without a valid pixel is excluded from the mean and reported, never turned into NaN.
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from depthforge.eval.pixel_sums import SUMS, batch_sums
 from depthforge.eval.protocols import (
     DEPTH_METRICS,
     Protocol,
@@ -38,27 +40,11 @@ from depthforge.eval.protocols import (
     depth_valid_mask,
     get_protocol,
 )
-from depthforge.threads import available_cores
+from depthforge.threads import choose_threads
 
 # Columns of the per-image statistics table built by ``image_statistics``.
-STATISTICS = (
-    "count",
-    "abs_rel",
-    "sq_rel",
-    "sq_err",
-    "log_sq",
-    "log_sum",
-    "log_abs",
-    "d1",
-    "d2",
-    "d3",
-)
+STATISTICS = SUMS
 _COL = {name: i for i, name in enumerate(STATISTICS)}
-DELTA_BASE = 1.25
-# Images are scored in blocks of whole rows of at most this many pixels: under PyTorch's
-# intra-op grain size (32768), so each op runs on its calling thread, and the float64
-# temporaries (256 KiB each) stay in L2. 1.4× less CPU than 2**18 in benchmarks/eval_speed.py.
-CHUNK_PIXELS = 1 << 15
 
 
 class NoValidPixelError(ValueError):
@@ -98,36 +84,6 @@ def prepare(pred, gt, mask=None) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     return p, g, m
 
 
-def _chunk_statistics(p: torch.Tensor, g: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """``(len(STATISTICS),)`` sums over one chunk: float64 1-D ``p``, ``g`` (``g`` overwritten),
-    both 1 on the invalid pixels, where every error term then vanishes (plain sums = masked sums).
-
-    Written for speed (``benchmarks/eval_speed.py``): no boolean indexing; ``dot`` and plain
-    sums (``vector_norm(x, 1)`` measured several times slower than ``x.abs().sum()``); int32
-    counts; one log, not two.
-    """
-    diff = g - p
-    rel = diff / g
-    p_over_g = p / g
-    ratio = torch.maximum(p_over_g, g.div_(p))  # max(p/g, g/p), divided exactly as the refs do
-    log_diff = p_over_g.log_()  # e = ln p − ln g (BTS SILog sign)
-    count = valid.sum(dtype=torch.int32)
-    sums = torch.stack(
-        [
-            rel.abs().sum(),
-            torch.dot(rel, diff),
-            torch.dot(diff, diff),
-            torch.dot(log_diff, log_diff),
-            log_diff.sum(),
-            log_diff.abs().sum(),
-        ]
-    )
-    # invalid pixels have ratio 1 < 1.25^k: subtract their count instead of masking
-    hits = torch.stack([(ratio < DELTA_BASE**k).sum(dtype=torch.int32) for k in (1, 2, 3)])
-    hits -= valid.numel() - count
-    return torch.cat([count[None].to(torch.float64), sums, hits.to(torch.float64)])
-
-
 def _raise_on_bad_prediction(pred: torch.Tensor, valid: torch.Tensor) -> None:
     bad = valid & ~(torch.isfinite(pred) & (pred > 0))
     if not bool(bad.any()):
@@ -139,41 +95,13 @@ def _raise_on_bad_prediction(pred: torch.Tensor, valid: torch.Tensor) -> None:
     )
 
 
-def _single_image_statistics(
-    pred: torch.Tensor,
-    gt: torch.Tensor,
-    mask: torch.Tensor | None,
-    min_depth: float | None,
-    max_depth: float | None,
-    clamp: tuple[float, float] | None,
-) -> torch.Tensor:
-    """``(len(STATISTICS),)`` for one ``(H, W)`` image, in blocks of whole rows."""
-    rows = max(1, CHUNK_PIXELS // max(1, pred.shape[-1]))
-    total = torch.zeros(len(STATISTICS), dtype=torch.float64, device=pred.device)
-    one = torch.ones((), dtype=pred.dtype, device=pred.device)
-    for top in range(0, pred.shape[0], rows):
-        block = slice(top, top + rows)
-        g32 = gt[block]
-        # caps compared in the GT's own precision, as the references do (float32 0.001 ≯ 1e-3)
-        valid = depth_valid_mask(g32, None if mask is None else mask[block], min_depth, max_depth)
-        # 1 on the invalid pixels (selected in the input precision, then float64 contiguous
-        # copies: a crop is a strided view); the chunk's ops modify them
-        p = torch.where(valid, pred[block], one).to(torch.float64).view(-1)
-        g = torch.where(valid, g32, one).to(torch.float64).view(-1)
-        valid = valid.reshape(-1)
-        if clamp is not None:
-            lo, hi = clamp
-            p = torch.nan_to_num_(p, nan=lo, posinf=hi, neginf=lo).clamp_(lo, hi)
-            if not lo <= 1.0 <= hi:
-                p.masked_fill_(~valid, 1.0)
-        total += _chunk_statistics(p, g, valid)
-    # p ≤ 0, NaN or inf inside the valid set makes a log or a square non-finite: check the sums
-    # rather than every pixel, and find the culprits only on that slow path.
-    if not bool(torch.isfinite(total).all()):
-        p = pred if clamp is None else torch.nan_to_num(pred, nan=clamp[0]).clamp(*clamp)
-        valid = depth_valid_mask(gt, mask, min_depth, max_depth)
-        _raise_on_bad_prediction(p, valid)
-    return total
+def _as_arrays(pred: torch.Tensor, gt: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """``(B, H, W)`` NumPy views of ``pred`` and ``gt``: both float32 when both are float32,
+    float16 or bfloat16 (exact), otherwise both float64 (copies)."""
+    p, g = pred.detach().cpu()[:, 0], gt.detach().cpu()[:, 0]
+    narrow = (torch.float32, torch.float16, torch.bfloat16)
+    dtype = torch.float32 if p.dtype in narrow and g.dtype in narrow else torch.float64
+    return p.to(dtype).numpy(), g.to(dtype).numpy()
 
 
 def image_statistics(
@@ -190,18 +118,22 @@ def image_statistics(
     The valid set is ``mask ∧ finite(g) ∧ g > 0 ∧ min_depth < g < max_depth``
     (:func:`~depthforge.eval.protocols.depth_valid_mask`).
 
-    Images are split into blocks of whole rows below PyTorch's intra-op grain size, and one
-    Python thread per available core scores different images at once (PyTorch releases the GIL
-    inside each op), whatever ``torch.get_num_threads()`` is. Per-op OpenMP parallelism stalls
-    badly when other processes hold the cores; independent images do not
-    (``benchmarks/threads_under_load.py``, ``benchmarks/RESULTS.md``).
+    Each image is scored in blocks of whole rows by :func:`~depthforge.eval.pixel_sums.batch_sums`
+    (single-threaded NumPy operations on at most 2¹⁵ pixels), and one Python thread per
+    available core (``DEPTHFORGE_THREADS`` when set) scores its share of the images (NumPy
+    releases the GIL inside each operation), whatever ``torch.get_num_threads()`` is. Per-op OpenMP parallelism stalls badly
+    when other processes hold the cores; independent images do not
+    (``benchmarks/threads_under_load.py``, ``benchmarks/RESULTS.md``). Tensors on another
+    device are copied to the CPU.
 
     Args:
         pred: ``(B, 1, H, W)`` predicted metric depth, metres (any float dtype; may be a view).
         gt: ``(B, 1, H, W)`` ground-truth depth, metres.
         mask: optional ``(B, 1, H, W)`` bool.
         min_depth, max_depth: strict GT caps in metres (``None`` = none).
-        clamp: optional ``(lo, hi)`` applied to ``pred`` first (NaN → lo, ±inf → hi/lo).
+        clamp: optional ``(lo, hi)`` applied to ``pred`` first (NaN → lo, ±inf → hi/lo), in the
+            prediction's own precision as the references clamp their arrays (float32 lo = 1e-3
+            is 1.00000005e-3).
 
     Returns:
         ``(B, len(STATISTICS))`` float64: per image the valid count and the sums of
@@ -213,19 +145,38 @@ def image_statistics(
     shapes = [tuple(t.shape) for t in (pred, gt) + (() if mask is None else (mask,))]
     if len(set(shapes)) != 1 or pred.ndim != 4 or pred.shape[1] != 1:
         raise ValueError(f"pred, gt (and mask) must share a (B, 1, H, W) shape, got {shapes}")
-
-    def one(i: int) -> torch.Tensor:
-        m = None if mask is None else mask[i, 0]
-        return _single_image_statistics(pred[i, 0], gt[i, 0], m, min_depth, max_depth, clamp)
-
     batch = pred.shape[0]
     if batch == 0:
         return torch.zeros((0, len(STATISTICS)), dtype=torch.float64, device=pred.device)
-    workers = min(batch, available_cores())
+    p, g = _as_arrays(pred, gt)
+    m = None if mask is None else mask.detach().cpu()[:, 0].to(torch.bool).numpy()
+    real = p.dtype.type
+    caps = (real(max(0.0, min_depth or 0.0)), real(math.inf if max_depth is None else max_depth))
+    bounds = None if clamp is None else (real(clamp[0]), real(clamp[1]))
+    # one worker per core, or DEPTHFORGE_THREADS; not fewer under load (independent images
+    # do not wait for each other as an op's threads do)
+    workers = min(batch, choose_threads(load=0.0))
+
+    def score(first: int) -> np.ndarray:
+        return batch_sums(p, g, m, caps, bounds, range(first, batch, workers))
+
     if workers == 1:
-        return torch.stack([one(i) for i in range(batch)])
-    with ThreadPoolExecutor(workers) as pool:
-        return torch.stack(list(pool.map(one, range(batch))))
+        parts = [score(0)]
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            parts = list(pool.map(score, range(workers)))
+    stats = np.empty((batch, len(STATISTICS)))
+    for first, part in enumerate(parts):
+        stats[first::workers] = part
+    # p ≤ 0, NaN or inf inside the valid set makes a log or a square non-finite: check the sums
+    # rather than every pixel, and find the culprits only on that slow path.
+    finite = np.isfinite(stats).all(1)
+    if not finite.all():
+        i = int(np.flatnonzero(~finite)[0])
+        bad = pred[i] if clamp is None else torch.nan_to_num(pred[i], nan=clamp[0]).clamp(*clamp)
+        m_i = None if mask is None else mask[i]
+        _raise_on_bad_prediction(bad, depth_valid_mask(gt[i], m_i, min_depth, max_depth))
+    return torch.from_numpy(stats).to(pred.device)
 
 
 def metrics_from_statistics(stats: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -213,6 +213,9 @@ def evaluate_predictions(
     missing: list[str] = []
     gt_variants: set[str] = set()
     census = GroundTruthCensus()
+    # read only what scoring uses: no RGB, normals or labels (readers that can skip them do)
+    needed = ("pairs", "relations") if proto.task == "ordinal" else ()
+    dataset = dataset.with_fields("depth", "mask", *needed)
     total = len(dataset)
     for index in range(total):
         sample = dataset[index]
@@ -230,7 +233,7 @@ def evaluate_predictions(
             path = folder / prediction_filename(sample.id)
             t = _match_size(pred, size, how if resize else None, space, path)
             evaluator.add(t, sample=sample)
-            census.add(sample.depth)
+            census.add(sample.depth, sample.id, sample.meta.get("depth_path"))
         if progress is not None:
             progress(index + 1, total)
     if len(evaluator) == 0:
@@ -257,5 +260,7 @@ def evaluate_predictions(
             gt_variants_seen=sorted(gt_variants),
         )
     except NoValidPixelError:
-        raise DataError(getattr(dataset, "root", None), census.explain(proto)) from None
+        raise DataError(
+            census.path(getattr(dataset, "root", None)), census.explain(proto)
+        ) from None
     return replace(result, missing_ids=tuple(missing))
