@@ -420,6 +420,8 @@ def complete_command(
     model: str | Path | None = None,
     depth_kind: str | None = None,
     depth_scale: float | None = None,
+    calib: str | Path | None = None,
+    camera: int = 2,
     fusion_alpha: float = FUSION_ALPHA,
     overwrite: bool = False,
 ) -> CompletionSummary:
@@ -434,6 +436,11 @@ def complete_command(
         method, model, fusion_alpha: see :func:`complete_depth`; ``model`` is a saved folder.
         depth_kind, depth_scale: how to decode ``sparse`` (``png16`` with units per metre, e.g.
             256 for KITTI depth-completion PNGs).
+        calib, camera: for a KITTI velodyne ``.bin`` scan (kind ``velodyne``, inferred from the
+            suffix): its calibration (raw date folder or object calib ``.txt``; found beside the
+            scan in the KITTI layouts when not given) and the camera of ``image`` (default 2,
+            the left colour camera); the scan is projected into the image
+            (:func:`depthforge.apps.depth_input.read_velodyne_depth`).
         overwrite: replace existing outputs.
 
     Raises:
@@ -452,7 +459,9 @@ def complete_command(
         refuse_overwrite(target, overwrite)
     rgb = read_rgb(image)
     sparse_path = Path(sparse)
-    samples = read_registered_depth(sparse_path, image, rgb.shape, depth_kind, depth_scale)
+    samples = read_registered_depth(
+        sparse_path, image, rgb.shape, depth_kind, depth_scale, calib=calib, camera=camera
+    )
     count = int((samples > 0).sum())
     if count == 0:
         raise DataError(sparse_path, "holds no depth sample (all 0): nothing to complete from")
