@@ -63,19 +63,19 @@ class StencilMatrix:
     ) -> sparse_matrix.csr_matrix:
         """The block of the ``rows`` × ``cols`` pixels: each an ``(N,)`` bool mask (pixels in
         pixel order), an array of pixel indices (in that order) or ``None`` (all, in order)."""
-        n = len(self.values)
+        n, pad = len(self.values), self.width + 1  # a 3 × 3 window reaches ±(W + 1)
         steps = np.array([dy * self.width + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
         picked = np.arange(n) if rows is None else _indices(rows)
-        neighbour = picked[:, None] + steps
         keep, values = self.present[picked], self.values[picked]
         if cols is None:
-            indices, n_cols = neighbour[keep], n
+            indices, n_cols = (picked[:, None] + steps)[keep], n
         else:
             cols = _indices(cols)
-            position = np.full(n, -1)
-            position[cols] = np.arange(len(cols))
-            keep = keep & (position[np.where(keep, neighbour, 0)] >= 0)
-            indices, n_cols = position[neighbour[keep]], len(cols)
+            position = np.full(n + 2 * pad, -1, dtype=np.int32)  # −1: not a column of the block
+            position[cols + pad] = np.arange(len(cols), dtype=np.int32)
+            column = position[(picked + pad).astype(np.int32)[:, None] + steps.astype(np.int32)]
+            keep = keep & (column >= 0)
+            indices, n_cols = column[keep], len(cols)
         indptr = np.zeros(len(keep) + 1, dtype=np.int64)
         np.cumsum(keep.sum(1), out=indptr[1:])
         return sparse_matrix.csr_matrix((values[keep], indices, indptr), shape=(len(keep), n_cols))
