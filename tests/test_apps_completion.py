@@ -192,6 +192,30 @@ def test_iterative_fill_equals_the_direct_solve_on_a_real_frame(shared_data):
     assert error.max() < 1e-4  # metres; float32 output rounding is ~5e-7 here
 
 
+@pytest.mark.parametrize("share", [0.3, 0.8])
+def test_a_solution_outside_the_samples_range_falls_back_to_pivoted_lu(monkeypatch, share):
+    """The unpivoted nested-dissection LU is checked by the maximum principle; a broken one
+    (here: returning 1e6) is replaced by SuperLU with pivoting, with the same result."""
+    import depthforge.apps.completion as completion
+
+    class BrokenLU:
+        def __init__(self, system, pixels):
+            pass
+
+        def solve(self, rhs):
+            return np.full(len(rhs), 1e6)
+
+    rng = np.random.default_rng(6)
+    image = rng.random((12, 14, 3))
+    depth = np.where(rng.random((12, 14)) < share, 1.0 + 4.0 * rng.random((12, 14)), 0.0)
+    monkeypatch.setattr(completion, "GridLU", BrokenLU)
+    filled = colorization_fill(image, depth)
+    np.testing.assert_allclose(filled, direct_soft_fill(image, depth), atol=2e-5, rtol=0)
+    hard = colorization_fill(image, depth, data_weight=None)
+    assert np.abs(hard[depth > 0] - depth[depth > 0]).max() < 1e-6
+    assert hard.max() <= depth.max() + 1e-6 and hard.min() >= depth[depth > 0].min() - 1e-6
+
+
 @pytest.mark.parametrize("alpha", [1e-3, 5.0])
 def test_iterative_fill_equals_the_direct_solve_for_weak_and_strong_data_terms(alpha):
     rng = np.random.default_rng(4)

@@ -156,3 +156,23 @@ def test_bad_scans_and_calibrations_name_the_file(scene, tmp_path):
     png.write_bytes(b"")
     with pytest.raises(DataError, match="applies to velodyne scans only"):
         read_registered_depth(png, image, shape, "kitti", calib=date_dir)
+
+
+def test_cli_complete_with_a_scan(monkeypatch, capsys, scene, tmp_path):
+    from tests.cli_runner import run_cli
+
+    date_dir, scan, image, _ = scene
+    out = tmp_path / "dense.npy"
+    code, stdout, err = run_cli(
+        monkeypatch, capsys, "complete", str(image), "--sparse", str(scan), "--out", str(out)
+    )
+    assert code == 0, err
+    assert "from 2 samples" in stdout and np.load(out).shape == (H, W)
+    loose = tmp_path / "loose.bin"
+    POINTS.tofile(loose)
+    args = ["complete", str(image), "--sparse", str(loose), "--out", str(tmp_path / "b.npy")]
+    code, _, err = run_cli(monkeypatch, capsys, *args)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--calib" in err
+    code, _, err = run_cli(monkeypatch, capsys, *args, "--calib", str(date_dir))
+    assert code == 0, err
+    np.testing.assert_array_equal(np.load(tmp_path / "b.npy"), np.load(out))

@@ -200,7 +200,7 @@ def colorization_fill(
         if unknown.any():
             rhs = -(system.block(unknown, known_flat) @ values_flat[known_flat])
             solution[unknown] = GridLU(system, unknown).solve(rhs)
-            if not _within_samples(solution, values_flat[known_flat], 1e-6):
+            if not _within_samples(solution, values_flat[known_flat]):
                 solution[unknown] = _lu_solve(system.block(unknown, unknown), rhs, "COLAMD")
         return solution.reshape(h, w).astype(np.float32)
     if not data_weight > 0:
@@ -212,7 +212,7 @@ def colorization_fill(
     rhs = prior * values_flat
     if known_flat.mean() < DIRECT_SOLVE_BELOW:
         solution = GridLU(system, np.ones(h * w, dtype=bool)).solve(rhs)
-        if not _within_samples(solution, values_flat[known_flat], 1e-6):
+        if not _within_samples(solution, values_flat[known_flat]):
             solution = _lu_solve(system.block(), rhs, "MMD_AT_PLUS_A")
     else:
         solution = _soft_constraint_solve(system, known_flat, rhs, data_weight)
@@ -278,16 +278,18 @@ def _soft_constraint_solve(
                 x_u = lu.solve(rhs_u - a_uk @ x_k)
             x = np.empty_like(rhs)
             x[known], x[unknown] = x_k, x_u
-            if _within_samples(x, rhs_k / data_weight, bound / data_weight):
+            if _within_samples(x, rhs_k / data_weight, tol):
                 return x
             break  # a nearly singular hole block: solve with pivoting instead
     return _lu_solve(system.block(), rhs, "MMD_AT_PLUS_A")
 
 
-def _within_samples(x: np.ndarray, samples: np.ndarray, slack: float) -> bool:
-    """Whether ``x`` lies within ``[min, max]`` of the samples ± ``slack``: the exact fill does
-    (each pixel's value is a convex combination of its neighbours' and its own sample), so a
-    solution outside the range (or non-finite) comes from a nearly singular block."""
+def _within_samples(x: np.ndarray, samples: np.ndarray, tol: float = 1e-6) -> bool:
+    """Whether ``x`` lies within ``[min, max]`` of the samples, give or take ``tol`` of their
+    largest magnitude: the exact fill does (each pixel's value is a convex combination of its
+    neighbours' and its own sample), so a solution outside the range (or non-finite) comes from
+    a nearly singular block."""
+    slack = tol * np.abs(samples).max()
     return bool(np.all((x >= samples.min() - slack) & (x <= samples.max() + slack)))
 
 
