@@ -133,6 +133,8 @@ def test_bad_scans_and_calibrations_name_the_file(scene, tmp_path):
     with pytest.raises(DataError, match="17 bytes is not a multiple of 16") as err:
         read_registered_depth(short, image, shape, calib=date_dir)
     assert "short.bin" in str(err.value)
+    with pytest.raises(DataError, match="17 bytes"):  # the scan itself first, then its calibration
+        read_registered_depth(short, image, shape)
     loose = tmp_path / "loose.bin"
     POINTS.tofile(loose)
     with pytest.raises(DataError, match="needs its calibration: pass --calib"):

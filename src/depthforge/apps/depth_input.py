@@ -95,6 +95,7 @@ def read_velodyne_depth(
             whose size differs from the calibration's rectified image, no point in the photo.
     """
     path = Path(path)
+    points = read_velodyne_points(path)
     if calib is None:
         calib = find_calibration(path)
         if calib is None:
@@ -106,14 +107,13 @@ def read_velodyne_depth(
     if camera not in range(4):
         raise DataError(path, f"camera must be 0, 1, 2 or 3 (KITTI image_0c), got {camera}")
     calibration = read_calibration(calib)
-    points = read_velodyne_points(path)
     size = (int(image_shape[0]), int(image_shape[1]))
     expected = calibration.image_sizes.get(camera, size)
     if expected != size:
         raise DataError(
             calibration.sources[0],
             f"camera {camera}'s rectified images are {expected[1]}×{expected[0]} (W×H) but the "
-            f"image {image} is {size[1]}×{size[0]}: give the scan's own photo, not a resized one",
+            f"image {image} is {size[1]}×{size[0]}: give this camera's photo at its rectified size",
         )
     depth = velodyne_depth_map(points, calibration.velo_to_image(camera), size, VELODYNE_DEPTH)
     if not depth.any():
