@@ -23,13 +23,27 @@ def synth_root(tmp_path_factory):
 def test_synth_refuses_to_overwrite_without_flag(monkeypatch, capsys, tmp_path):
     out = tmp_path / "w"
     code, stdout, _ = run_cli(
-        monkeypatch, capsys, "synth", str(out), "--scenes", "1", "--frames", "2", "--size", "32x24"
+        monkeypatch,
+        capsys,
+        "synth",
+        "--out",
+        str(out),
+        "--scenes",
+        "1",
+        "--frames",
+        "2",
+        "--size",
+        "32x24",
     )
     assert code == 0 and "wrote 2 frames" in stdout
     assert len(FolderDataset(out)) == 2
-    code, _, err = run_cli(monkeypatch, capsys, "synth", str(out), "--scenes", "1", "--frames", "2")
+    code, _, err = run_cli(
+        monkeypatch, capsys, "synth", "--out", str(out), "--scenes", "1", "--frames", "2"
+    )
     assert code == 2 and "--overwrite" in err
-    code, _, err = run_cli(monkeypatch, capsys, "synth", str(tmp_path / "x"), "--size", "32by24")
+    code, _, err = run_cli(
+        monkeypatch, capsys, "synth", "--out", str(tmp_path / "x"), "--size", "32by24"
+    )
     assert code == 2 and "WIDTHxHEIGHT" in err
 
 
@@ -64,6 +78,7 @@ def test_baseline_then_eval_matches_an_independent_computation(
         monkeypatch,
         capsys,
         "baseline",
+        "--out",
         str(preds),
         "-d",
         "folder",

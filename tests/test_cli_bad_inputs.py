@@ -136,7 +136,7 @@ CASES = [
     ),
     (["predict", "{w}/photo.png", "--model", "fcrn_resnet5O", "--out", "{w}/o1"], "fcrn_resnet5O"),
     (["train", "synth_dmeo"], "did you mean 'synth_demo'"),
-    (["synth", "{w}/s1", "--kind", "indor"], "did you mean 'indoor'"),
+    (["synth", "--out", "{w}/s1", "--kind", "indor"], "did you mean 'indoor'"),
     (
         [
             "eval-pose",
@@ -349,8 +349,11 @@ CASES = [
         ],
         "a_file",
     ),
-    (["synth", "{w}/a_file", "--scenes", "1", "--frames", "1"], "a_file"),
-    (["baseline", "{w}/readonly/b", "-d", "folder", "-r", "{w}/synth", "--depth", "2"], "readonly"),
+    (["synth", "--out", "{w}/a_file", "--scenes", "1", "--frames", "1"], "a_file"),
+    (
+        ["baseline", "--out", "{w}/readonly/b", "-d", "folder", "-r", "{w}/synth", "--depth", "2"],
+        "readonly",
+    ),
     (["export", "--model", "{w}/model", "--onnx", "{w}/a_file/m.onnx"], "a_file"),
     (
         ["parallax", "{w}/photo.png", *PNG16, "--frames", "2", "--out", "{w}/readonly/v.gif"],
@@ -438,6 +441,21 @@ CASES = [
     (["eval-pose", "--gt", "{w}/gone.txt", "--pred", "{w}/gt_poses.txt"], "gone.txt"),
     (["complete", "{w}/photo.png", "--sparse", "{w}/gone.png", "--out", "{w}/c2.npy"], "gone.png"),
     (["export", "--model", "{w}/photo.png", "--onnx", "{w}/m2.onnx"], "photo.png"),
+    # devices: a name that is no device, and a GPU this machine lacks (none, or fewer than 8)
+    (["predict", "{w}/photo.png", "--model", "{w}/model", "--device", "gpu"], "--device 'gpu'"),
+    (
+        [
+            "pointcloud",
+            "{w}/photo.png",
+            "--model",
+            "{w}/model",
+            "--device",
+            "cuda:7",
+            "--out",
+            "{w}/c.ply",
+        ],
+        "--device cuda:7",
+    ),
 ]
 
 
@@ -512,7 +530,7 @@ def test_a_missing_extra_names_the_pip_install(world, monkeypatch, capsys):
 
 def test_user_strings_are_printed_as_written(world, tmp_path, monkeypatch, capsys):
     out = tmp_path / "holiday [sea] 2019"
-    args = ["baseline", str(out), "-d", "folder", "-r", f"{world}/synth", "--depth", "2"]
+    args = ["baseline", "--out", str(out), "-d", "folder", "-r", f"{world}/synth", "--depth", "2"]
     monkeypatch.setattr(sys, "argv", ["depthforge", *args])
     monkeypatch.setenv("COLUMNS", "400")
     with pytest.raises(SystemExit) as stop:

@@ -455,6 +455,7 @@ def complete_command(
     *,
     method: str = "colorization",
     model: str | Path | None = None,
+    device: str | torch.device = "cpu",
     depth_kind: str | None = None,
     depth_scale: float | None = None,
     calib: str | Path | None = None,
@@ -470,7 +471,8 @@ def complete_command(
             :func:`depthforge.io.read_depth` (``depth_kind`` default ``npy`` for ``.npy``).
         out: ``.npy`` (float32 metres) or ``.png`` (uint16 millimetres); a preview
             ``<out stem>_preview.png`` (:func:`depthforge.viz.depth_preview`) is written beside it.
-        method, model, fusion_alpha: see :func:`complete_depth`; ``model`` is a saved folder.
+        method, model, fusion_alpha: see :func:`complete_depth`; ``model`` is a saved folder
+            or a pretrained name, run on ``device``.
         depth_kind, depth_scale: how to decode ``sparse`` (``png16`` with units per metre, e.g.
             256 for KITTI depth-completion PNGs).
         calib, camera: for a KITTI velodyne ``.bin`` scan (kind ``velodyne``, inferred from the
@@ -504,9 +506,9 @@ def complete_command(
         raise DataError(sparse_path, "holds no depth sample (all 0): nothing to complete from")
     net = None
     if model is not None:
-        from depthforge.models.io import load_model
+        from depthforge.models.pretrained.load import resolve_model
 
-        net = load_model(model)
+        net = resolve_model(model, device=device)
     result = complete_depth(rgb, samples, method=method, model=net, fusion_alpha=fusion_alpha)
     writers[out.suffix.lower()](out, result.depth)
     save_rgb(preview, depth_preview(result.depth))

@@ -11,6 +11,8 @@ from depthforge.cli.common import (
     DepthFileOpt,
     DepthKindOpt,
     DepthScaleOpt,
+    DeviceOpt,
+    FovOpt,
     IntrinsicsOpt,
     ModelDirOpt,
     console,
@@ -35,11 +37,9 @@ def pointcloud(
     depth_kind: DepthKindOpt = None,
     depth_scale: DepthScaleOpt = None,
     model: ModelDirOpt = None,
+    device: DeviceOpt = "auto",
     intrinsics: IntrinsicsOpt = None,
-    fov: Annotated[
-        float | None,
-        typer.Option(help="Horizontal field of view in degrees (instead of --intrinsics)."),
-    ] = None,
+    fov: FovOpt = None,
     mesh: Annotated[
         bool, typer.Option("--mesh", help="A triangle mesh, cut at depth edges.")
     ] = False,
@@ -69,6 +69,7 @@ def pointcloud(
         depth_kind=depth_kind,
         depth_scale=depth_scale,
         model=model,
+        device=device,
         intrinsics=intrinsics,
         fov=fov,
         mesh=mesh,
@@ -88,6 +89,7 @@ def dof(
     depth_kind: DepthKindOpt = None,
     depth_scale: DepthScaleOpt = None,
     model: ModelDirOpt = None,
+    device: DeviceOpt = "auto",
     focus: Annotated[float | None, typer.Option(help="Focus distance in metres.")] = None,
     focus_at: Annotated[str | None, typer.Option(help="Focus on the depth at pixel X,Y.")] = None,
     preset: Annotated[str, typer.Option(help="Lens preset: phone or dslr.")] = "phone",
@@ -123,6 +125,7 @@ def dof(
         image,
         depth,
         model,
+        device=device,
         depth_kind=depth_kind,
         focus=focus,
         focus_at=at,
@@ -152,9 +155,13 @@ def complete(
     out: Annotated[Path, typer.Option(help="Output: .npy metres or .png 16-bit millimetres.")],
     model: Annotated[
         Path | None,
-        typer.Option(help="A saved model: sparse_to_dense completes; a plain one needs fusion."),
+        typer.Option(
+            help="A saved model folder or a pretrained name: sparse_to_dense completes; a plain "
+            "one needs fusion."
+        ),
     ] = None,
     method: Annotated[str, typer.Option(help="colorization or fusion.")] = "colorization",
+    device: DeviceOpt = "auto",
     depth_kind: DepthKindOpt = None,
     depth_scale: DepthScaleOpt = None,
     calib: Annotated[
@@ -180,6 +187,7 @@ def complete(
         out,
         method=method,
         model=model,
+        device=device,
         depth_kind=depth_kind,
         depth_scale=depth_scale,
         calib=calib,
@@ -197,11 +205,9 @@ def parallax(
     depth_kind: DepthKindOpt = None,
     depth_scale: DepthScaleOpt = None,
     model: ModelDirOpt = None,
+    device: DeviceOpt = "auto",
     intrinsics: IntrinsicsOpt = None,
-    fov: Annotated[
-        float | None,
-        typer.Option(help="Horizontal field of view in degrees (default 60 without --intrinsics)."),
-    ] = None,
+    fov: FovOpt = None,
     frames: Annotated[int, typer.Option(help="Frames of the looping camera swing.")] = 48,
     fps: Annotated[float, typer.Option(help="Frames per second.")] = 24.0,
     amount: Annotated[
@@ -235,6 +241,7 @@ def parallax(
         depth_kind=depth_kind,
         depth_scale=depth_scale,
         model=model,
+        device=device,
         intrinsics=intrinsics,
         fov=fov,
         frames=frames,

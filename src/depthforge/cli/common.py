@@ -58,6 +58,17 @@ DepthScaleOpt = Annotated[
     float | None, typer.Option(help="Units per metre for --depth-kind png16.")
 ]
 IntrinsicsOpt = Annotated[Path | None, typer.Option(help='JSON with {"K": ...} or fx, fy, cx, cy.')]
+FovOpt = Annotated[
+    float | None,
+    typer.Option(help="Horizontal field of view in degrees (default 60 without --intrinsics)."),
+]
+DeviceOpt = Annotated[
+    str,
+    typer.Option(
+        help="Where the network runs: auto (a CUDA GPU when there is one, else the CPU), cpu, "
+        "cuda, cuda:N or mps."
+    ),
+]
 
 
 @contextmanager

@@ -82,7 +82,7 @@ def inspect(
 
 @app.command()
 def synth(
-    out: Annotated[Path, typer.Argument(help="Folder to write (the depthforge folder format).")],
+    out: Annotated[Path, typer.Option(help="Folder to write (the depthforge folder format).")],
     scenes: Annotated[int, typer.Option(help="Number of scenes (worlds).")] = 4,
     size: Annotated[str, typer.Option(help="Image size WxH.")] = "160x120",
     frames: Annotated[int, typer.Option(help="Frames per scene (a camera path).")] = 10,

@@ -11,6 +11,7 @@ import typer
 from depthforge.cli.common import (
     DEFAULT_PROTOCOL,
     DatasetOpt,
+    DeviceOpt,
     OptionOpt,
     RootOpt,
     SplitOpt,
@@ -137,6 +138,7 @@ def eval_pose(
     images: Annotated[
         Path | None, typer.Option(help="With --model: folder of the frames (sorted by name).")
     ] = None,
+    device: DeviceOpt = "auto",
     save_pred: Annotated[
         Path | None, typer.Option(help="With --model: write its trajectory here (KITTI).")
     ] = None,
@@ -165,13 +167,14 @@ def eval_pose(
     if save_pred is not None:
         refuse_overwrite(save_pred, overwrite)
     if model is not None:
+        from depthforge.devices import choose_device
         from depthforge.io import IMAGE_SUFFIXES
         from depthforge.models.io import load_model
 
         if not images.is_dir():
             raise DataError(images, "not a folder of frames")
         frames = sorted(p for p in images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        pred = predict_trajectory(load_model(model), frames)
+        pred = predict_trajectory(load_model(model, choose_device(device)), frames)
         if save_pred is not None:
             console.print(f"wrote {esc(save_kitti_poses(save_pred, pred))}")
     result = evaluate_trajectory(gt, pred, format, protocol, alignment, rpe_delta)
@@ -180,7 +183,7 @@ def eval_pose(
 
 @app.command()
 def baseline(
-    out: Annotated[Path, typer.Argument(help="Folder to write <sample id>.npy predictions into.")],
+    out: Annotated[Path, typer.Option(help="Folder to write <sample id>.npy predictions into.")],
     dataset: DatasetOpt,
     root: RootOpt,
     split: SplitOpt = None,

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from depthforge.cli.common import (
+    DeviceOpt,
     OptionOpt,
     SplitOpt,
     console,
@@ -65,6 +66,7 @@ def predict(
     ] = None,
     split: SplitOpt = None,
     option: OptionOpt = None,
+    device: DeviceOpt = "auto",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace results in OUT.")] = False,
 ) -> None:
     """Predict depth at each input's resolution; with --dataset, write <sample id>.npy files that
@@ -76,7 +78,7 @@ def predict(
     if dataset is None and not inputs:
         raise DepthforgeError("nothing to predict: give images, folders or --dataset")
     synthetic = synthetic_only_note(model) if dataset != "synth" else None
-    model = resolve_model(model, weights=weights)
+    model = resolve_model(model, weights=weights, device=device)
     if synthetic:
         err_console.print(f"[yellow]note:[/] {esc(synthetic)}", highlight=False)
     if not model.output_space.is_metric:
@@ -117,12 +119,17 @@ def predict(
 
 @app.command()
 def export(
-    model: Annotated[Path, typer.Option(help="A saved model folder.")],
+    model: Annotated[
+        str, typer.Option(help="A saved model folder, or a pretrained name (`depthforge models`).")
+    ],
     onnx: Annotated[Path, typer.Option(help="Output .onnx file.")],
     size: Annotated[
         str | None, typer.Option(help="Example input WxH (default: the model's).")
     ] = None,
     static: Annotated[bool, typer.Option("--static", help="Fixed batch and size.")] = False,
+    device: Annotated[
+        str, typer.Option(help="Where the graph is traced: cpu (default), cuda, cuda:N or auto.")
+    ] = "cpu",
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing file.")
     ] = False,
@@ -130,10 +137,10 @@ def export(
     """Export a saved model to ONNX (dynamic batch, and dynamic size where the architecture allows)."""
     from depthforge.io import refuse_overwrite
     from depthforge.models.export import export_onnx
-    from depthforge.models.io import load_model
+    from depthforge.models.pretrained.load import resolve_model
 
     refuse_overwrite(onnx, overwrite)
-    net = load_model(model)
+    net = resolve_model(model, device=device)
     export_onnx(net, onnx, dynamic=not static, size=parse_wh(size))
     dims = (
         "batch and size"

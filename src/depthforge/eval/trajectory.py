@@ -236,7 +236,7 @@ def predict_trajectory(
     for start in range(1, len(frames), batch_size):
         chunk = torch.cat([load(p) for p in frames[start - 1 : start + batch_size]])
         pairs = torch.cat([chunk[:-1], chunk[1:]], dim=1)  # (n, 6, H, W): (I_{i−1}, I_i)
-        vectors.append(pose_model(pairs)[:, 0])
+        vectors.append(pose_model(pairs)[:, 0].cpu())  # poses are composed on the CPU
     return Trajectory(compose_relative(relative_from_pose_vectors(torch.cat(vectors))))
 
 

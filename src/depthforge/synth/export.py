@@ -1,4 +1,4 @@
-"""Write the synthetic world to disk in the depthforge folder format (``depthforge synth OUT``).
+"""Write the synthetic world to disk in the depthforge folder format (``depthforge synth --out OUT``).
 
 Layout written (see :mod:`depthforge.data.folder`)::
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from depthforge.devices import choose_device
 from depthforge.errors import DataError, DepthforgeError
 from depthforge.io.download import cache_dir as default_cache_dir
 from depthforge.io.download import download, file_digest, is_offline, say
@@ -177,7 +178,10 @@ def resolve_model(
 ) -> DepthModel:
     """A saved model folder, or a pretrained name (downloaded and converted on first use, or
     converted from ``weights``, its release file downloaded by hand), in eval mode on ``device``
-    (:func:`depthforge.devices.choose_device` turns ``--device`` into one)."""
+    (a :class:`torch.device`, or a name for :func:`depthforge.devices.choose_device`, e.g.
+    ``"auto"``)."""
+    if isinstance(device, str):
+        device = choose_device(device)
     path = Path(model)
     if str(model) in PRETRAINED and not path.is_dir():
         return load_pretrained(str(model), weights=weights).to(device).eval()
