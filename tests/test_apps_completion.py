@@ -9,6 +9,8 @@ import pytest
 import torch
 
 from depthforge.apps.completion import (
+    NEIGHBOUR_OFFSETS,
+    StencilMatrix,
     align_to_sparse,
     colorization_fill,
     colorization_weights,
@@ -77,6 +79,24 @@ def test_weights_are_row_stochastic_8_neighbours_cut_at_the_border():
     np.testing.assert_allclose(np.asarray(W.sum(1)).ravel(), 1.0, rtol=1e-12)
     per_row = np.diff(W.indptr).reshape(5, 6)
     assert per_row[0, 0] == 3 and per_row[0, 3] == 5 and per_row[2, 3] == 8
+
+
+def test_stencil_blocks_equal_dense_indexing_of_the_whole_matrix():
+    rng = np.random.default_rng(2)
+    h, w = 5, 7
+    weights = rng.random((8, h, w))
+    inside = rng.random((8, h, w)) < 0.8
+    inside[:, 0], inside[:, -1], inside[:, :, 0], inside[:, :, -1] = False, False, False, False
+    matrix = StencilMatrix.from_weights(rng.random((h, w)), weights, inside)
+    dense = np.zeros((h * w, h * w))  # filled entry by entry from the definition
+    for k, (dy, dx) in enumerate(NEIGHBOUR_OFFSETS):
+        for v, u in zip(*np.nonzero(inside[k]), strict=True):
+            dense[v * w + u, (v + dy) * w + u + dx] = weights[k, v, u]
+    dense[np.arange(h * w), np.arange(h * w)] = matrix.values[:, 4]
+    rows, cols = rng.random(h * w) < 0.4, rng.random(h * w) < 0.6
+    np.testing.assert_array_equal(matrix.block().toarray(), dense)
+    np.testing.assert_array_equal(matrix.block(rows, cols).toarray(), dense[rows][:, cols])
+    np.testing.assert_array_equal(matrix.block(~rows).toarray(), dense[~rows])
 
 
 def test_fill_does_not_bleed_across_an_intensity_edge():
@@ -170,6 +190,30 @@ def test_iterative_fill_equals_the_direct_solve_on_a_real_frame(shared_data):
     assert 0.1 < (raw == 0).mean() < 0.4
     error = np.abs(colorization_fill(rgb, raw) - direct_soft_fill(rgb, raw))
     assert error.max() < 1e-4  # metres; float32 output rounding is ~5e-7 here
+
+
+@pytest.mark.parametrize("share", [0.3, 0.8])
+def test_a_solution_outside_the_samples_range_falls_back_to_pivoted_lu(monkeypatch, share):
+    """The unpivoted nested-dissection LU is checked by the maximum principle; a broken one
+    (here: returning 1e6) is replaced by SuperLU with pivoting, with the same result."""
+    import depthforge.apps.completion as completion
+
+    class BrokenLU:
+        def __init__(self, system, pixels):
+            pass
+
+        def solve(self, rhs):
+            return np.full(len(rhs), 1e6)
+
+    rng = np.random.default_rng(6)
+    image = rng.random((12, 14, 3))
+    depth = np.where(rng.random((12, 14)) < share, 1.0 + 4.0 * rng.random((12, 14)), 0.0)
+    monkeypatch.setattr(completion, "GridLU", BrokenLU)
+    filled = colorization_fill(image, depth)
+    np.testing.assert_allclose(filled, direct_soft_fill(image, depth), atol=2e-5, rtol=0)
+    hard = colorization_fill(image, depth, data_weight=None)
+    assert np.abs(hard[depth > 0] - depth[depth > 0]).max() < 1e-6
+    assert hard.max() <= depth.max() + 1e-6 and hard.min() >= depth[depth > 0].min() - 1e-6
 
 
 @pytest.mark.parametrize("alpha", [1e-3, 5.0])

@@ -3,8 +3,9 @@
 
 The contract: exactly one of a depth file registered to the photo (decoded into metres by
 :func:`depthforge.io.read_depth` with its ``kind`` and, for ``png16``, ``scale`` stored units per
-metre) or a saved model (its prediction, with the output space it declares); and the camera as
-an intrinsics JSON file or a horizontal field of view.
+metre; or a KITTI velodyne ``.bin`` scan projected into the photo with its calibration,
+:func:`read_velodyne_depth`) or a saved model (its prediction, with the output space it
+declares); and the camera as an intrinsics JSON file or a horizontal field of view.
 """
 
 from __future__ import annotations
@@ -14,6 +15,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from depthforge.data.kitti_calib import (
+    find_calibration,
+    read_calibration,
+    read_velodyne_points,
+    velodyne_depth_map,
+)
 from depthforge.errors import DataError
 from depthforge.geometry.camera import intrinsics_from_fov
 from depthforge.io import read_depth
@@ -33,17 +40,89 @@ def check_depth_source(depth: str | Path | None, model: str | Path | None) -> No
         )
 
 
+VELODYNE = "velodyne"
+"""The depth kind of a KITTI velodyne scan (``.bin``), read by :func:`read_velodyne_depth`."""
+VELODYNE_CAMERA = 2
+"""The camera a scan is projected into by default: KITTI's left colour camera (``image_02``)."""
+VELODYNE_DEPTH = "camera_z"
+"""A projected scan's depth is the rectified camera's z (distance along the optical axis, what
+a depth map registered to the photo holds; :data:`depthforge.data.kitti_calib.DEPTH_SOURCES`)."""
+
+
 def infer_depth_kind(path: Path) -> str:
-    """``npy`` for ``.npy`` files; any other file needs an explicit ``--depth-kind`` (the one
-    depth-source contract of every command: a PNG's units are never guessed)."""
-    if path.suffix.lower() == ".npy":
-        return "npy"
+    """``npy`` for ``.npy`` files, ``velodyne`` for ``.bin`` scans; any other file needs an
+    explicit ``--depth-kind`` (the one depth-source contract of every command: a PNG's units are
+    never guessed)."""
+    suffix = path.suffix.lower()
+    if suffix in (".npy", ".bin"):
+        return "npy" if suffix == ".npy" else VELODYNE
     raise DataError(
         path,
         "cannot tell how this depth file stores depth: pass --depth-kind (png16 with "
         "--depth-scale S stored units per metre, e.g. 1000 for millimetres; kitti, tum, sun, "
-        "nyu_raw, make3d, npy)",
+        "nyu_raw, make3d, npy, velodyne)",
     )
+
+
+def read_velodyne_depth(
+    path: str | Path,
+    image: str | Path,
+    image_shape: tuple[int, ...],
+    calib: str | Path | None = None,
+    camera: int = VELODYNE_CAMERA,
+) -> np.ndarray:
+    """A KITTI velodyne scan as sparse depth registered to the photo of camera ``camera``.
+
+    The scan is projected by :func:`depthforge.data.kitti_calib.velodyne_depth_map` (the KITTI
+    reader's projection, rasterised as monodepth2's ``generate_depth_map``) with
+    ``P_rect_0c · R_rect_00 · [R|T]`` into an image of the photo's size; the depth is the
+    rectified camera's z (:data:`VELODYNE_DEPTH`).
+
+    Args:
+        path: ``.bin`` scan, little-endian float32 ``x, y, z, reflectance`` per point (metres).
+        image, image_shape: the photo's path (for messages) and array shape ``(H, W, 3)``.
+        calib: a KITTI raw recording day's folder (``calib_cam_to_cam.txt`` and
+            ``calib_velo_to_cam.txt``) or an object-benchmark calib ``.txt``; default: found
+            beside the scan in either KITTI layout
+            (:func:`depthforge.data.kitti_calib.find_calibration`).
+        camera: 0–3 (2, the left colour camera, by default).
+
+    Returns:
+        ``(H, W)`` float32 metres, 0 where no point lands.
+
+    Raises:
+        DataError: no calibration, a scan whose size is not a multiple of 16 bytes, a photo
+            whose size differs from the calibration's rectified image, no point in the photo.
+    """
+    path = Path(path)
+    points = read_velodyne_points(path)
+    if calib is None:
+        calib = find_calibration(path)
+        if calib is None:
+            raise DataError(
+                path,
+                "a velodyne scan needs its calibration: pass --calib (the KITTI raw date folder "
+                "with calib_cam_to_cam.txt and calib_velo_to_cam.txt, or an object calib .txt)",
+            )
+    if camera not in range(4):
+        raise DataError(path, f"camera must be 0, 1, 2 or 3 (KITTI image_0c), got {camera}")
+    calibration = read_calibration(calib)
+    size = (int(image_shape[0]), int(image_shape[1]))
+    expected = calibration.image_sizes.get(camera, size)
+    if expected != size:
+        raise DataError(
+            calibration.sources[0],
+            f"camera {camera}'s rectified images are {expected[1]}×{expected[0]} (W×H) but the "
+            f"image {image} is {size[1]}×{size[0]}: give this camera's photo at its rectified size",
+        )
+    depth = velodyne_depth_map(points, calibration.velo_to_image(camera), size, VELODYNE_DEPTH)
+    if not depth.any():
+        raise DataError(
+            path,
+            f"none of the scan's {len(points):,} points lands in camera {camera}'s "
+            f"{size[1]}×{size[0]} image with the calibration {calibration.sources[0]}",
+        )
+    return depth
 
 
 def read_registered_depth(
@@ -52,12 +131,22 @@ def read_registered_depth(
     image_shape: tuple[int, ...],
     kind: str | None = None,
     scale: float | None = None,
+    *,
+    calib: str | Path | None = None,
+    camera: int = VELODYNE_CAMERA,
 ) -> np.ndarray:
     """Decode ``path`` into metres ``(H, W)`` float32 (0 = no depth) and check that it has the
     size of ``image`` (whose array shape is ``image_shape``); a mismatch names both sizes.
-    ``kind`` defaults to :func:`infer_depth_kind`."""
+    ``kind`` defaults to :func:`infer_depth_kind`; a ``velodyne`` scan is projected with
+    ``calib`` into ``camera`` (:func:`read_velodyne_depth`)."""
     path = Path(path)
     kind = kind or infer_depth_kind(path)
+    if kind == VELODYNE:
+        return read_velodyne_depth(path, image, image_shape, calib, camera)
+    if calib is not None:
+        raise DataError(
+            Path(calib), f"a calibration applies to velodyne scans only, not to {kind} depth"
+        )
     depth = read_depth(path, kind, scale)
     if not depth.any():  # the readers map NaN, inf and ≤ 0 to 0 (no measurement)
         raw = load_npy(path) if kind == "npy" else depth
@@ -101,19 +190,18 @@ def depth_for_photo(
     depth_kind: str | None = None,
     depth_scale: float | None = None,
     model: str | Path | None = None,
+    calib: str | Path | None = None,
+    camera: int = VELODYNE_CAMERA,
     device: str | torch.device = "cpu",
 ) -> tuple[np.ndarray, OutputSpace, Path]:
     """``(depth (H, W), output space, source file)`` for the photo ``rgb`` read from ``image``:
     exactly one of a depth file (decoded into metres and size-checked by
-    :func:`read_registered_depth`) or a saved model (run on ``device``)."""
+    :func:`read_registered_depth`; ``calib`` and ``camera`` for a velodyne scan) or a saved
+    model (run on ``device``)."""
     check_depth_source(depth, model)
     if depth is not None:  # read_depth decodes every kind into metres
         z = read_registered_depth(
-            depth,
-            image,
-            rgb.shape,
-            depth_kind,
-            depth_scale,
+            depth, image, rgb.shape, depth_kind, depth_scale, calib=calib, camera=camera
         )
         return z, OutputSpace.METRIC_DEPTH, Path(depth)
     z, space = predict_depth(rgb, model, device)

@@ -146,7 +146,11 @@ def dof(
 def complete(
     image: Annotated[Path, typer.Argument(help="The RGB photo.")],
     sparse: Annotated[
-        Path, typer.Option(help="Sparse or holey depth registered to IMAGE (0 = no sample).")
+        Path,
+        typer.Option(
+            help="Sparse or holey depth registered to IMAGE (0 = no sample), or a KITTI "
+            "velodyne .bin scan (projected into IMAGE with --calib)."
+        ),
     ],
     out: Annotated[Path, typer.Option(help="Output: .npy metres or .png 16-bit millimetres.")],
     model: Annotated[
@@ -160,6 +164,18 @@ def complete(
     device: DeviceOpt = "auto",
     depth_kind: DepthKindOpt = None,
     depth_scale: DepthScaleOpt = None,
+    calib: Annotated[
+        Path | None,
+        typer.Option(
+            help="Calibration of a velodyne scan: the KITTI raw date folder (calib_cam_to_cam.txt, "
+            "calib_velo_to_cam.txt) or an object calib .txt. Default: found beside the scan in "
+            "either KITTI layout."
+        ),
+    ] = None,
+    camera: Annotated[
+        int,
+        typer.Option(help="KITTI camera of IMAGE that a scan is projected into (2: left colour)."),
+    ] = 2,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUT.")] = False,
 ) -> None:
     """Dense depth from sparse depth (LiDAR, Kinect holes) guided by the image."""
@@ -174,6 +190,8 @@ def complete(
         device=device,
         depth_kind=depth_kind,
         depth_scale=depth_scale,
+        calib=calib,
+        camera=camera,
         overwrite=overwrite,
     )
     console.print(summary.line(), highlight=False)

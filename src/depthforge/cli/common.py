@@ -50,7 +50,8 @@ ModelDirOpt = Annotated[
 DepthKindOpt = Annotated[
     str | None,
     typer.Option(
-        help="How to decode the depth file: png16, npy, kitti, nyu_raw, sun, tum, make3d."
+        help="How to decode the depth file: png16, npy, kitti, nyu_raw, sun, tum, make3d, "
+        "velodyne (a KITTI .bin scan; .npy and .bin are recognised)."
     ),
 ]
 DepthScaleOpt = Annotated[

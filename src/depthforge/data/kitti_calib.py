@@ -144,6 +144,44 @@ def read_object_calibration(path: str | Path) -> KittiCalibration:
     )
 
 
+RAW_CALIB_FILES = ("calib_cam_to_cam.txt", "calib_velo_to_cam.txt")
+"""The two files of a KITTI raw recording day's calibration that the projection needs."""
+
+
+def read_calibration(path: str | Path) -> KittiCalibration:
+    """Calibration from either format: a raw recording day's folder (or one of its
+    :data:`RAW_CALIB_FILES`; :func:`read_raw_calibration`), else an object-benchmark frame's file
+    (:func:`read_object_calibration`)."""
+    path = Path(path)
+    if path.is_dir():
+        return read_raw_calibration(path)
+    if path.name in RAW_CALIB_FILES:
+        return read_raw_calibration(path.parent)
+    if not path.is_file():
+        raise DataError(
+            path,
+            "calibration not found (give the raw date folder holding "
+            f"{' and '.join(RAW_CALIB_FILES)}, or an object-benchmark calib .txt)",
+        )
+    return read_object_calibration(path)
+
+
+def find_calibration(scan: str | Path) -> Path | None:
+    """The calibration that the KITTI layouts put beside a velodyne scan, if it is there:
+    raw ``<date>/<drive>/velodyne_points/data/<frame>.bin`` → the ``<date>`` folder;
+    object ``<split>/velodyne/<frame>.bin`` → ``<split>/calib/<frame>.txt``."""
+    scan = Path(scan)
+    if len(scan.parents) > 3 and scan.parents[1].name == "velodyne_points":
+        date_dir = scan.parents[3]
+        if all((date_dir / name).is_file() for name in RAW_CALIB_FILES):
+            return date_dir
+    if scan.parent.name == "velodyne":
+        frame_calib = scan.parents[1] / "calib" / f"{scan.stem}.txt"
+        if frame_calib.is_file():
+            return frame_calib
+    return None
+
+
 def read_velodyne_points(path: str | Path) -> np.ndarray:
     """``(N, 4)`` float32 ``x, y, z, reflectance`` of a velodyne ``.bin`` scan (metres; x forward)."""
     path = Path(path)
