@@ -24,6 +24,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 from depthforge.losses._common import check_map, check_same_shape, float32_loss
 
@@ -32,9 +33,7 @@ SSIM_C2 = 0.03**2
 
 
 class _BoxMean3x3(torch.autograd.Function):
-    """The 3×3 window mean of :func:`box_mean_3x3`; its adjoint is the same mean over the
-    zero-padded gradient (each input pixel receives 1/9 of the gradient of every window it lies
-    in), so the backward pass is again one window mean and itself differentiable."""
+    """The 3×3 window mean of :func:`box_mean_3x3`; its backward is :class:`_SpreadMean3x3`."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor) -> torch.Tensor:
@@ -46,7 +45,80 @@ class _BoxMean3x3(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
-        return _BoxMean3x3.apply(F.pad(grad, (2, 2, 2, 2)))
+        return _SpreadMean3x3.apply(grad)
+
+
+class _SpreadMean3x3(torch.autograd.Function):
+    """The adjoint of :class:`_BoxMean3x3`, ``(..., H, W)`` → ``(..., H + 2, W + 2)``: each
+    window's value, divided by 9, added to the nine pixels of the window. Its backward is the
+    window mean again, so the pair is differentiable any number of times."""
+
+    @staticmethod
+    def forward(ctx, g: torch.Tensor) -> torch.Tensor:
+        return _spread_last_axis(_spread_last_axis(g.mul(1.0 / 9.0), -2), -1)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        return _BoxMean3x3.apply(grad)
+
+
+def _spread_last_axis(g: torch.Tensor, axis: int) -> torch.Tensor:
+    """``out[i] = g[i] + g[i − 1] + g[i − 2]`` along ``axis`` (−1 or −2), one longer by 2."""
+    n = g.shape[axis]
+    out = g.new_empty(*g.shape[:axis], n + 2, *g.shape[axis:][1:])
+    out.narrow(axis, 0, n).copy_(g)
+    out.narrow(axis, n, 2).zero_()
+    out.narrow(axis, 1, n).add_(g)
+    out.narrow(axis, 2, n).add_(g)
+    return out
+
+
+class _SSIMTerm(torch.autograd.Function):
+    """``clamp((1 − SSIM)/2, 0, 1)`` from the window means, with its backward written out.
+
+    Inputs: ``μ_x``, ``E[x²]``, ``E[xy]`` (``(B, S, C, H, W)``) and the target's ``μ_y``,
+    ``μ_y² + C1``, ``σ_y² + C2`` (broadcasting over S). With ``a = 2μ_xμ_y + C1``,
+    ``b = 2σ_xy + C2``, ``c = μ_x² + μ_y² + C1``, ``d = σ_x² + σ_y² + C2`` and
+    ``SSIM = ab/(cd)``: ``∂SSIM/∂a = b/(cd)``, ``∂SSIM/∂b = a/(cd)``, ``∂SSIM/∂c = −SSIM/c``,
+    ``∂SSIM/∂d = −SSIM/d``, and the clamp passes the gradient where ``0 ≤ (1 − SSIM)/2 ≤ 1``
+    (as ``torch.clamp``). Autograd's graph of the same expression keeps and revisits about
+    twice as many full-size intermediates.
+    """
+
+    @staticmethod
+    def forward(ctx, mu_x, mean_xx, mean_xy, mu_y, mean_sq, variance):
+        mu_xy = mu_x * mu_y
+        mu_xx = mu_x * mu_x
+        a = (2 * mu_xy).add_(SSIM_C1)
+        b = (mean_xy - mu_xy).mul_(2).add_(SSIM_C2)
+        c = mu_xx.add_(mean_sq)
+        d = (mean_xx - mu_x * mu_x).add_(variance)
+        cd = c * d
+        ssim = (a * b).div_(cd)
+        half = (1 - ssim).div_(2)
+        inside = (half >= 0) & (half <= 1)
+        ctx.save_for_backward(mu_x, mu_y, a, b, c, d, cd, ssim, inside)
+        ctx.target_shapes = (mu_y.shape, mean_sq.shape, variance.shape)
+        return half.clamp_(0, 1)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        mu_x, mu_y, a, b, c, d, cd, ssim, inside = ctx.saved_tensors
+        g_ssim = (grad * -0.5).mul_(inside)
+        per_cd = g_ssim / cd
+        g_a, g_b = per_cd * b, per_cd.mul_(a)
+        scaled = g_ssim.mul_(ssim)
+        g_c, g_d = scaled.neg().div_(c), scaled.neg_().div_(d)
+        g_mean_xy = 2 * g_b
+        a_minus_b = g_a.sub_(g_b).mul_(2)  # 2(∂a − ∂b)
+        g_mu_x = mu_y * a_minus_b + 2 * mu_x * (g_c - g_d)
+        shape_mu_y, shape_sq, shape_var = ctx.target_shapes
+        needs = ctx.needs_input_grad
+        g_mu_y = (mu_x * a_minus_b).sum_to_size(shape_mu_y) if needs[3] else None
+        g_sq = g_c.sum_to_size(shape_sq) if needs[4] else None
+        g_var = g_d.sum_to_size(shape_var) if needs[5] else None
+        return g_mu_x, g_d, g_mean_xy, g_mu_y, g_sq, g_var
 
 
 def box_mean_3x3(x: torch.Tensor) -> torch.Tensor:
@@ -142,11 +214,7 @@ def ssim_dissimilarity_to(images: torch.Tensor, target: SSIMTarget) -> torch.Ten
     mu_x = box_mean_3x3(x)
     mean_xx = box_mean_3x3(x * x)
     mean_xy = box_mean_3x3(x * target.padded)
-    mu_xy = mu_x * target.mean
-    mu_xx = mu_x * mu_x
-    numerator = (2 * mu_xy + SSIM_C1) * (2 * (mean_xy - mu_xy) + SSIM_C2)
-    denominator = (mu_xx + target.mean_sq) * (mean_xx - mu_xx + target.variance)
-    return ((1 - numerator / denominator) / 2).clamp(0, 1)
+    return _SSIMTerm.apply(mu_x, mean_xx, mean_xy, target.mean, target.mean_sq, target.variance)
 
 
 @float32_loss
