@@ -129,6 +129,17 @@ def test_reproject_matches_a_per_pixel_pinhole_loop():
             assert z[0, 0, v, u].item() == pytest.approx(moved[2].item(), abs=1e-12)
 
 
+def test_reproject_gradients_reach_depth_pose_and_intrinsics():
+    generator = torch.Generator().manual_seed(4)
+    depth = 2.0 + torch.rand(2, 1, 3, 4, generator=generator, dtype=torch.float64)
+    T = torch.eye(4, dtype=torch.float64).repeat(2, 1, 1)
+    T[:, :3, :3] = _rotation((0.3, -1.0, 0.2), 0.1)
+    T[:, :3, 3] = torch.rand(2, 3, generator=generator, dtype=torch.float64) * 0.2
+    K = _K(f=3.0, cx=1.4, cy=0.9).repeat(2, 1, 1)
+    inputs = tuple(t.requires_grad_(True) for t in (depth, K, T))
+    assert torch.autograd.gradcheck(lambda d, k, t: reproject(d, k, t), inputs)
+
+
 def test_sample_image_gradients_are_correct_in_float64():
     generator = torch.Generator().manual_seed(3)
     image = torch.rand(1, 2, 3, 4, generator=generator, dtype=torch.float64, requires_grad=True)

@@ -176,3 +176,58 @@ def test_box_mean_is_the_mean_of_each_3x3_window():
         for j in range(4):
             want[:, :, i, j] = x[:, :, i : i + 3, j : j + 3].sum((-2, -1)) / 9
     torch.testing.assert_close(box_mean_3x3(x), want)
+
+
+def test_box_mean_gradients_and_any_leading_axes():
+    from depthforge.losses.photometric import box_mean_3x3
+
+    x = torch.rand(2, 2, 3, 5, 6, dtype=torch.float64, requires_grad=True)
+    want = torch.nn.functional.avg_pool2d(x.flatten(0, 1), 3, 1).unflatten(0, (2, 2))
+    torch.testing.assert_close(box_mean_3x3(x), want, rtol=0, atol=1e-15)
+    assert torch.autograd.gradcheck(box_mean_3x3, (x,))
+    assert torch.autograd.gradgradcheck(box_mean_3x3, (x,))
+    with pytest.raises(ValueError, match="H ≥ 3"):
+        box_mean_3x3(torch.zeros(1, 1, 2, 5))
+
+
+def test_sources_against_a_prepared_target_equal_a_straightforward_loop():
+    # Against monodepth2's structure (pad, five average pools, one call per source): the values
+    # and the gradients of images and target, in float64.
+    from depthforge.losses.photometric import photometric_errors, ssim_target
+    from tests.monodepth2_loss_reference import reprojection_error
+
+    generator = torch.Generator().manual_seed(6)
+    images = torch.rand(2, 3, 3, 7, 9, generator=generator, dtype=torch.float64)
+    target = torch.rand(2, 3, 7, 9, generator=generator, dtype=torch.float64)
+    weights = torch.rand(2, 3, 7, 9, generator=generator, dtype=torch.float64)
+    images.requires_grad_(True)
+    target.requires_grad_(True)
+    ours = photometric_errors(images, ssim_target(target))
+    want = torch.cat([reprojection_error(images[:, k], target) for k in range(3)], dim=1)
+    torch.testing.assert_close(ours, want, rtol=0, atol=1e-13)
+    grads = torch.autograd.grad((ours * weights).sum(), (images, target))
+    grads_want = torch.autograd.grad((want * weights).sum(), (images, target))
+    for got, expected in zip(grads, grads_want, strict=True):
+        torch.testing.assert_close(got, expected, rtol=0, atol=1e-12)
+    small_images, small_target = images[:1, :2, :, :4, :5], target[:1, :, :4, :5]
+    assert torch.autograd.gradcheck(
+        lambda i, t: photometric_errors(i, ssim_target(t)), (small_images, small_target)
+    )
+
+
+@pytest.mark.parametrize("padding", ["reflect", "valid"])
+def test_ssim_gradient_reaches_both_images(padding):
+    x, y = _images(8, shape=(1, 2, 4, 5))
+    x.requires_grad_(True)
+    y.requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda a, b: ssim_dissimilarity(a, b, padding), (x, y))
+
+
+def test_prepared_target_shapes_are_checked():
+    from depthforge.losses.photometric import photometric_errors, ssim_target
+
+    prepared = ssim_target(torch.rand(2, 3, 6, 6))
+    with pytest.raises(ValueError, match=r"\(B, S, C, H, W\) with B = 2"):
+        photometric_errors(torch.rand(2, 3, 6, 6), prepared)
+    with pytest.raises(ValueError, match="must share C, H, W"):
+        photometric_errors(torch.rand(2, 1, 3, 6, 7), prepared)

@@ -31,6 +31,7 @@ from depthforge.synth.dataset import SynthDataset
 from depthforge.train.strategies import STRATEGIES
 from depthforge.train.strategies.monocular import MonocularVideo, build_monocular
 from depthforge.types import OutputSpace
+from tests.monodepth2_loss_reference import reprojection_error
 
 SLAMBOOK_K = torch.tensor([[518.0, 0.0, 325.5], [0.0, 519.0, 253.5], [0.0, 0.0, 1.0]])
 
@@ -252,6 +253,54 @@ def test_loss_equals_a_per_source_per_scale_computation(small_model):
     strategy.automask = False  # same pose network: the minimum over fewer maps can only grow
     no_mask = strategy(small_model, batch)[0]
     assert no_mask > loss - 5e-5
+
+
+def _straightforward_monodepth2_loss(model, pose_net_poses, image, sources, noise_seed):
+    """monodepth2's ``compute_losses`` written out per scale and per source with the test's own
+    SSIM (reflection pad + five average pools), the tie-breaking noise drawn in the strategy's
+    order from its seed."""
+    generator = torch.Generator().manual_seed(noise_seed)
+    height, width = image.shape[-2:]
+    identity = torch.cat([reprojection_error(sources[:, k], image) for k in range(2)], dim=1)
+    total = 0.0
+    for scale, disp in enumerate(model(image).disparities):
+        upsampled = torch.nn.functional.interpolate(disp, size=(height, width), mode="bilinear")
+        depth = disp_to_depth(upsampled)[1]
+        reprojection = []
+        for k in range(2):
+            warped, _ = synthesize_view(
+                sources[:, k], depth, K_SMALL.double(), pose_net_poses[:, k], padding_mode="border"
+            )
+            reprojection.append(reprojection_error(warped, image))
+        noise = torch.randn(identity.shape, generator=generator, dtype=identity.dtype)
+        per_pixel = torch.cat([identity + 1e-5 * noise, *reprojection], dim=1).min(1).values
+        guide = torch.nn.functional.interpolate(
+            image, size=disp.shape[-2:], mode="bilinear", antialias=True
+        )
+        total = total + per_pixel.mean() + 1e-3 * edge_aware_smoothness(disp, guide) / 2**scale
+    return total / 4
+
+
+def test_loss_and_gradients_equal_a_straightforward_monodepth2_loss():
+    # float64, so that the comparison is not limited by float32 sums taken in another order
+    # (the pose gradients sum over every pixel: in float32 they differ by ~1e-4 of their size).
+    torch.manual_seed(3)
+    model = create_model("monodepth2_resnet18", input_size=(64, 64)).double()
+    image = torch.rand(1, 3, 64, 64, dtype=torch.float64)
+    sources = (image[:, None] + 0.1 * torch.randn(1, 2, 3, 64, 64)).clamp(0, 1)
+    strategy = MonocularVideo(frame_offsets=(-1, 1), seed=5).double()
+    networks = [*model.parameters(), *strategy.pose_net.parameters()]
+    loss, _ = strategy(model, video_batch(image, sources, K_SMALL.double()))
+    grads = torch.autograd.grad(loss, networks)
+    # the strategy stores the convolution weights channels-last: the same values
+    assert model.decoder.dispconv(0).conv.weight.is_contiguous(memory_format=torch.channels_last)
+    poses = strategy.relative_poses(image, sources)
+    want = _straightforward_monodepth2_loss(model, poses, image, sources, noise_seed=5)
+    grads_want = torch.autograd.grad(want, networks)
+    torch.testing.assert_close(loss, want, rtol=1e-12, atol=0)
+    largest = max(float(g.abs().max()) for g in grads_want)
+    worst = max(float((a - b).abs().max()) for a, b in zip(grads, grads_want, strict=True))
+    assert worst < 1e-10 * largest, worst / largest  # measured: 6.5e-15
 
 
 class FixedPose(torch.nn.Module):

@@ -10,6 +10,9 @@ import math
 
 import torch
 
+PROJECTION_EPS = 1e-7
+"""Lower bound on ``z`` in the projection's division (points behind the camera get huge pixels)."""
+
 
 def intrinsics_from_fov(
     width: int, height: int, fov_x_deg: float, *, dtype: torch.dtype = torch.float32
@@ -70,7 +73,7 @@ def backproject(depth: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
 
 
 def project(
-    points: torch.Tensor, K: torch.Tensor, eps: float = 1e-7
+    points: torch.Tensor, K: torch.Tensor, eps: float = PROJECTION_EPS
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Project camera-frame points to pixels: ``[u, v] = (K X)[:2] / z``.
 

@@ -25,7 +25,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from depthforge.geometry.camera import backproject, pixel_grid, project
+from depthforge.geometry.camera import PROJECTION_EPS, pixel_grid
 from depthforge.types import check_map, check_same_shape
 
 PaddingMode = Literal["zeros", "border", "reflection"]
@@ -159,9 +159,13 @@ def reproject(
     b, _, h, w = depth_t.shape
     K = as_batch_matrix("K", K.to(depth_t), 3, b)
     T = as_batch_matrix("T_t_to_s", T_t_to_s.to(depth_t), 4, b)
-    points = backproject(depth_t, K).reshape(b, 3, h * w)
-    points_s = T[:, :3, :3] @ points + T[:, :3, 3:]
-    uv, z = project(points_s, K)
+    # K (R · D K⁻¹ p + t) = D · (K R K⁻¹) p + K t: one (3, 3) × (3, H·W) product per camera
+    # instead of three (back-projection, rotation, projection), the same point to float rounding.
+    homography = K @ T[:, :3, :3] @ torch.linalg.inv(K)
+    rays = homography @ pixel_grid(h, w, device=depth_t.device, dtype=depth_t.dtype)
+    p = torch.addcmul(K @ T[:, :3, 3:], rays, depth_t.reshape(b, 1, h * w))
+    z = p[:, 2:3]
+    uv = p[:, :2] / z.clamp(min=PROJECTION_EPS)
     return uv.reshape(b, 2, h, w), z.reshape(b, 1, h, w)
 
 

@@ -7,6 +7,9 @@ Images are ``(B, 3, H, W)`` in ``[0, 1]`` (the SSIM constants assume that range)
   the monodepth (2017) variant without padding).
 * :func:`photometric_error`: ``pe = 0.85·mean_c SSIM-term + 0.15·mean_c |I_t − I_s→t|``
   (monodepth2, Eq. 1).
+* :func:`ssim_target`, :func:`ssim_dissimilarity_to`, :func:`photometric_errors`: the same
+  terms for S images against one target whose padding and SSIM statistics are computed once
+  (monodepth2 recomputes them in every SSIM call; the values are the same to float rounding).
 * :func:`min_reprojection_loss`: per-pixel minimum over source frames (monodepth2, Eq. 4)
   with optional auto-masking by the identity reprojection (§3.3, "auto-masking").
 * :func:`explainability_regularizer`: SfMLearner's (Zhou et al. 2017, Eq. 3 ``L_reg``)
@@ -15,11 +18,13 @@ Images are ``(B, 3, H, W)`` in ``[0, 1]`` (the SSIM constants assume that range)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 from depthforge.losses._common import check_map, check_same_shape, float32_loss
 
@@ -27,14 +32,191 @@ SSIM_C1 = 0.01**2
 SSIM_C2 = 0.03**2
 
 
-def box_mean_3x3(x: torch.Tensor) -> torch.Tensor:
-    """``(B, C, H, W)`` → ``(B, C, H − 2, W − 2)``: the mean of each 3×3 window, per channel.
+class _BoxMean3x3(torch.autograd.Function):
+    """The 3×3 window mean of :func:`box_mean_3x3`; its backward is :class:`_SpreadMean3x3`."""
 
-    The values of ``F.avg_pool2d(x, 3, 1)`` (to float rounding), computed as a depthwise
-    convolution with a constant ``1/9`` kernel: 3× faster forward and backward on the CPU.
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        rows = x[..., :-2, :] + x[..., 1:-1, :]  # separable: three rows, then three columns
+        rows += x[..., 2:, :]
+        out = rows[..., :-2] + rows[..., 1:-1]
+        out += rows[..., 2:]
+        return out.mul_(1.0 / 9.0)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        return _SpreadMean3x3.apply(grad)
+
+
+class _SpreadMean3x3(torch.autograd.Function):
+    """The adjoint of :class:`_BoxMean3x3`, ``(..., H, W)`` → ``(..., H + 2, W + 2)``: each
+    window's value, divided by 9, added to the nine pixels of the window. Its backward is the
+    window mean again, so the pair is differentiable any number of times."""
+
+    @staticmethod
+    def forward(ctx, g: torch.Tensor) -> torch.Tensor:
+        return _spread_last_axis(_spread_last_axis(g.mul(1.0 / 9.0), -2), -1)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        return _BoxMean3x3.apply(grad)
+
+
+def _spread_last_axis(g: torch.Tensor, axis: int) -> torch.Tensor:
+    """``out[i] = g[i] + g[i − 1] + g[i − 2]`` along ``axis`` (−1 or −2), one longer by 2."""
+    n = g.shape[axis]
+    out = g.new_empty(*g.shape[:axis], n + 2, *g.shape[axis:][1:])
+    out.narrow(axis, 0, n).copy_(g)
+    out.narrow(axis, n, 2).zero_()
+    out.narrow(axis, 1, n).add_(g)
+    out.narrow(axis, 2, n).add_(g)
+    return out
+
+
+class _SSIMTerm(torch.autograd.Function):
+    """``clamp((1 − SSIM)/2, 0, 1)`` from the window means, with its backward written out.
+
+    Inputs: ``μ_x``, ``E[x²]``, ``E[xy]`` (``(B, S, C, H, W)``) and the target's ``μ_y``,
+    ``μ_y² + C1``, ``σ_y² + C2`` (broadcasting over S). With ``a = 2μ_xμ_y + C1``,
+    ``b = 2σ_xy + C2``, ``c = μ_x² + μ_y² + C1``, ``d = σ_x² + σ_y² + C2`` and
+    ``SSIM = ab/(cd)``: ``∂SSIM/∂a = b/(cd)``, ``∂SSIM/∂b = a/(cd)``, ``∂SSIM/∂c = −SSIM/c``,
+    ``∂SSIM/∂d = −SSIM/d``, and the clamp passes the gradient where ``0 ≤ (1 − SSIM)/2 ≤ 1``
+    (as ``torch.clamp``). Against autograd's graph of the same expression, the monocular
+    strategy's loss (96×320, batch 4, two sources, four scales; forward and backward) took 171
+    instead of 200 ms of CPU on one thread.
     """
-    c = x.shape[1]
-    return F.conv2d(x, x.new_full((c, 1, 3, 3), 1.0 / 9.0), groups=c)
+
+    @staticmethod
+    def forward(ctx, mu_x, mean_xx, mean_xy, mu_y, mean_sq, variance):
+        mu_xy = mu_x * mu_y
+        mu_xx = mu_x * mu_x
+        a = (2 * mu_xy).add_(SSIM_C1)
+        b = (mean_xy - mu_xy).mul_(2).add_(SSIM_C2)
+        c = mu_xx.add_(mean_sq)
+        d = (mean_xx - mu_x * mu_x).add_(variance)
+        cd = c * d
+        ssim = (a * b).div_(cd)
+        half = (1 - ssim).div_(2)
+        inside = (half >= 0) & (half <= 1)
+        ctx.save_for_backward(mu_x, mu_y, a, b, c, d, cd, ssim, inside)
+        ctx.target_shapes = (mu_y.shape, mean_sq.shape, variance.shape)
+        return half.clamp_(0, 1)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        mu_x, mu_y, a, b, c, d, cd, ssim, inside = ctx.saved_tensors
+        g_ssim = (grad * -0.5).mul_(inside)
+        per_cd = g_ssim / cd
+        g_a, g_b = per_cd * b, per_cd.mul_(a)
+        scaled = g_ssim.mul_(ssim)
+        g_c, g_d = scaled.neg().div_(c), scaled.neg_().div_(d)
+        g_mean_xy = 2 * g_b
+        a_minus_b = g_a.sub_(g_b).mul_(2)  # 2(∂a − ∂b)
+        g_mu_x = mu_y * a_minus_b + 2 * mu_x * (g_c - g_d)
+        shape_mu_y, shape_sq, shape_var = ctx.target_shapes
+        needs = ctx.needs_input_grad
+        g_mu_y = (mu_x * a_minus_b).sum_to_size(shape_mu_y) if needs[3] else None
+        g_sq = g_c.sum_to_size(shape_sq) if needs[4] else None
+        g_var = g_d.sum_to_size(shape_var) if needs[5] else None
+        return g_mu_x, g_d, g_mean_xy, g_mu_y, g_sq, g_var
+
+
+def box_mean_3x3(x: torch.Tensor) -> torch.Tensor:
+    """``(..., H, W)`` → ``(..., H − 2, W − 2)``: the mean of each 3×3 window of the last two axes.
+
+    The values of ``F.avg_pool2d(x, 3, 1)`` (to float rounding) as two passes of 3-tap sums
+    (rows, then columns) with a hand-written backward: at 8×9×98×322 float32 on one CPU thread
+    the forward took 3.2 ms against 13.8 ms for a depthwise convolution with a 1/9 kernel and
+    19.9 ms for ``avg_pool2d``.
+
+    Example:
+        >>> box_mean_3x3(torch.arange(9.0).reshape(1, 1, 3, 3)).item()
+        4.0
+    """
+    if x.ndim < 2 or x.shape[-2] < 3 or x.shape[-1] < 3:
+        raise ValueError(f"box_mean_3x3 needs (..., H ≥ 3, W ≥ 3), got {tuple(x.shape)}")
+    return _BoxMean3x3.apply(x)
+
+
+@dataclass(frozen=True)
+class SSIMTarget:
+    """A target image prepared once for SSIM against any number of images (see :func:`ssim_target`).
+
+    Every field is ``(B, 1, C, ·, ·)``: it broadcasts over the source axis ``S`` of the
+    ``(B, S, C, H, W)`` images it is compared with.
+
+    Attributes:
+        image: the target ``y`` itself, ``(B, 1, C, H, W)``.
+        padded: ``y`` reflection-padded by one pixel (``padding="reflect"``) or ``y`` (``"valid"``).
+        mean: ``μ_y``, the 3×3 window means, ``(B, 1, C, H', W')``.
+        mean_sq: ``μ_y² + C1``.
+        variance: ``σ_y² + C2`` (``σ_y² = E[y²] − μ_y²``).
+        padding: ``"reflect"`` or ``"valid"``.
+    """
+
+    image: torch.Tensor
+    padded: torch.Tensor
+    mean: torch.Tensor
+    mean_sq: torch.Tensor
+    variance: torch.Tensor
+    padding: str
+
+
+def _reflect_pad(x: torch.Tensor) -> torch.Tensor:
+    """Reflection pad by 1 of the last two axes of a ``(B, S, C, H, W)`` tensor."""
+    return F.pad(x.flatten(0, 1), (1, 1, 1, 1), mode="reflect").unflatten(0, x.shape[:2])
+
+
+@float32_loss
+def ssim_target(y: torch.Tensor, padding: Literal["reflect", "valid"] = "reflect") -> SSIMTarget:
+    """The SSIM statistics of a target image, computed once.
+
+    monodepth2 compares every warped source, the unwarped sources (auto-masking) and, with its
+    default upsampling, every scale against the same target, and recomputes the target's padding,
+    ``μ_y`` and ``σ_y²`` in each of those SSIM calls; with this record they are computed once.
+
+    Args:
+        y: ``(B, C, H, W)`` target image in ``[0, 1]``.
+        padding: see :func:`ssim_dissimilarity`.
+    """
+    check_map("y", y, channels=None)
+    if padding not in ("reflect", "valid"):
+        raise ValueError(f"padding must be 'reflect' or 'valid', got {padding!r}")
+    image = y[:, None]
+    padded = _reflect_pad(image) if padding == "reflect" else image
+    mean = box_mean_3x3(padded)
+    mean_sq = mean * mean
+    variance = box_mean_3x3(padded * padded) - mean_sq + SSIM_C2
+    return SSIMTarget(image, padded, mean, mean_sq + SSIM_C1, variance, padding)
+
+
+@float32_loss
+def ssim_dissimilarity_to(images: torch.Tensor, target: SSIMTarget) -> torch.Tensor:
+    """:func:`ssim_dissimilarity` of ``S`` images per target against a prepared target.
+
+    Args:
+        images: ``(B, S, C, H, W)`` images in ``[0, 1]``.
+        target: :func:`ssim_target` of the ``(B, C, H, W)`` target.
+
+    Returns:
+        ``(B, S, C, H', W')`` values in ``[0, 1]`` (``H' × W'`` as for the target's padding).
+    """
+    if images.ndim != 5 or images.shape[0] != target.image.shape[0]:
+        raise ValueError(
+            f"images must be (B, S, C, H, W) with B = {target.image.shape[0]}, "
+            f"got {tuple(images.shape)}"
+        )
+    if images.shape[2:] != target.image.shape[2:]:
+        raise ValueError(
+            f"images {tuple(images.shape)} and the target {tuple(target.image.shape)} must share "
+            "C, H, W"
+        )
+    x = _reflect_pad(images) if target.padding == "reflect" else images
+    mu_x = box_mean_3x3(x)
+    mean_xx = box_mean_3x3(x * x)
+    mean_xy = box_mean_3x3(x * target.padded)
+    return _SSIMTerm.apply(mu_x, mean_xx, mean_xy, target.mean, target.mean_sq, target.variance)
 
 
 @float32_loss
@@ -57,19 +239,30 @@ def ssim_dissimilarity(
     """
     check_map("x", x, channels=None)
     check_same_shape(x=x, y=y)
-    if padding == "reflect":
-        x, y = F.pad(x, (1, 1, 1, 1), mode="reflect"), F.pad(y, (1, 1, 1, 1), mode="reflect")
-    elif padding != "valid":
-        raise ValueError(f"padding must be 'reflect' or 'valid', got {padding!r}")
-    c = x.shape[1]
-    mu_x, mean_xx, mean_xy = box_mean_3x3(torch.cat([x, x * x, x * y], dim=1)).split(c, dim=1)
-    mu_y, mean_yy = box_mean_3x3(torch.cat([y, y * y], dim=1)).split(c, dim=1)
-    sigma_x = mean_xx - mu_x**2
-    sigma_y = mean_yy - mu_y**2
-    sigma_xy = mean_xy - mu_x * mu_y
-    numerator = (2 * mu_x * mu_y + SSIM_C1) * (2 * sigma_xy + SSIM_C2)
-    denominator = (mu_x**2 + mu_y**2 + SSIM_C1) * (sigma_x + sigma_y + SSIM_C2)
-    return ((1 - numerator / denominator) / 2).clamp(0, 1)
+    return ssim_dissimilarity_to(x[:, None], ssim_target(y, padding))[:, 0]
+
+
+def _l1_error(images: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``mean_c |target − image|``, keeping the channel axis (axis −3) as size 1."""
+    return (target - images).abs().mean(-3, keepdim=True)
+
+
+@float32_loss
+def photometric_errors(
+    images: torch.Tensor, target: SSIMTarget, *, alpha: float = 0.85
+) -> torch.Tensor:
+    """:func:`photometric_error` of ``S`` images per target against a prepared target.
+
+    Args:
+        images: ``(B, S, C, H, W)`` synthesised target views (or unwarped sources) in ``[0, 1]``.
+        target: :func:`ssim_target` of the ``(B, C, H, W)`` target (``padding="reflect"``).
+        alpha: SSIM weight (0.85).
+
+    Returns:
+        ``(B, S, H, W)`` per-pixel error.
+    """
+    ssim = ssim_dissimilarity_to(images, target).mean(2)
+    return alpha * ssim + (1 - alpha) * _l1_error(images, target.image)[:, :, 0]
 
 
 @float32_loss
@@ -94,11 +287,9 @@ def photometric_error(
     """
     check_map("pred", pred, channels=None)
     check_same_shape(pred=pred, target=target)
-    l1 = (target - pred).abs().mean(1, keepdim=True)
     if not use_ssim:
-        return l1
-    ssim = ssim_dissimilarity(pred, target).mean(1, keepdim=True)
-    return alpha * ssim + (1 - alpha) * l1
+        return _l1_error(pred, target)
+    return photometric_errors(pred[:, None], ssim_target(target), alpha=alpha)
 
 
 @float32_loss
