@@ -73,6 +73,15 @@ def fit_inside(height: int, width: int, target: tuple[int, int]) -> tuple[int, i
     )
 
 
+def to_image_size(model: DepthModel, raw: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Steps 3–4 of the module docstring: the network output ``raw`` ``(B, 1, h, w)`` resized to
+    ``size`` in the model's ``resize_space``, log depth exponentiated (``(B, 1, H, W)``)."""
+    space = model.output_space
+    how = getattr(model, "resize_space", ResizeSpace.DEPTH)  # DepthModel default
+    depth = resize_prediction(raw, size, space, how)
+    return depth.exp() if space is OutputSpace.LOG_DEPTH else depth
+
+
 @torch.no_grad()
 def predict(
     model: DepthModel,
@@ -143,10 +152,6 @@ def predict(
         ..., : math.ceil(out_h * fitted[0] / target[0]), : math.ceil(out_w * fitted[1] / target[1])
     ]
     space = model.output_space
-    how = getattr(model, "resize_space", ResizeSpace.DEPTH)  # DepthModel default
-    depth = resize_prediction(raw, (height, width), space, how)
-    if space is OutputSpace.LOG_DEPTH:
-        depth = depth.exp()
-    depth = depth.to(images.device)
+    depth = to_image_size(model, raw, (height, width)).to(images.device)
     final = OutputSpace.METRIC_DEPTH if space is OutputSpace.LOG_DEPTH else space
     return Prediction(depth=depth, output_space=final, model_output_space=space)
