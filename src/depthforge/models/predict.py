@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from depthforge.models.base import DepthModel, depth_output
+from depthforge.models.inference import inference_model, to_inference_layout
 from depthforge.transforms.resize_space import bilinear_resize as resize
 from depthforge.transforms.resize_space import resize_prediction
 from depthforge.types import OutputSpace, ResizeSpace
@@ -124,12 +125,15 @@ def predict(
     param = next(model.parameters())
     was_training = model.training
     model.eval()
-    # forward_depth skips heads that inference does not need (Eigen 2015's normals and labels).
-    depth_of = (
-        model.forward_depth
-        if isinstance(model, DepthModel)
-        else lambda *x: depth_output(model(*x))
-    )
+    # forward_depth skips heads that inference does not need (Eigen 2015's normals and labels);
+    # a depthforge model runs as its prepared copy (BatchNorm folded, channels_last).
+    net = inference_model(model) if isinstance(model, DepthModel) else None
+
+    def depth_of(*inputs: torch.Tensor) -> torch.Tensor:
+        if net is None:
+            return depth_output(model(*inputs))
+        return net.forward_depth(*map(to_inference_layout, inputs))
+
     chunks = []
     try:
         for start in range(0, len(images), batch_size):
