@@ -237,8 +237,12 @@ def test_intrinsics_from_fov_or_file(tmp_path):
     fields.write_text(json.dumps({"fx": 518.0, "fy": 519.0}))
     with pytest.raises(DataError, match="f.json: intrinsics lack cx, cy"):
         resolve_intrinsics(640, 480, intrinsics=fields)
-    with pytest.raises(ValueError, match="exactly one"):
-        resolve_intrinsics(640, 480)
+    focal = 320 / np.tan(np.radians(30))  # neither: a 60° horizontal field of view
+    np.testing.assert_allclose(
+        resolve_intrinsics(640, 480), [[focal, 0, 319.5], [0, focal, 239.5], [0, 0, 1]]
+    )
+    with pytest.raises(ValueError, match="not both"):
+        resolve_intrinsics(640, 480, intrinsics=full, fov=60.0)
 
 
 def test_pointcloud_command_from_depth_file_and_from_model(shared_data, tmp_path):

@@ -195,8 +195,14 @@ def test_pointcloud_from_a_depth_file(monkeypatch, capsys, synth_root, tmp_path)
         monkeypatch, capsys, *args, "--fov", "65", "--out", str(tmp_path / "c.ply")
     )
     assert code == 0 and (tmp_path / "c.ply").stat().st_size > 32 * 24 * 12
-    code, _, err = run_cli(monkeypatch, capsys, *args, "--out", str(tmp_path / "d.ply"))
-    assert code == 2 and "exactly one of --intrinsics and --fov" in err
+    code, out, _ = run_cli(monkeypatch, capsys, *args, "--out", str(tmp_path / "d.ply"))
+    assert code == 0 and "a 60° field of view assumed" in out  # as parallax does
+    intrinsics = tmp_path / "k.json"
+    intrinsics.write_text('{"fx": 30, "fy": 30, "cx": 16, "cy": 12}')
+    code, _, err = run_cli(
+        monkeypatch, capsys, *args, "--fov", "65", "--intrinsics", str(intrinsics), "--out", "x.ply"
+    )
+    assert code == 2 and "give --intrinsics or --fov, not both" in err
     code, _, err = run_cli(
         monkeypatch, capsys, *args, "--fov", "65", "--no-normals", "--out", str(tmp_path / "e.ply")
     )

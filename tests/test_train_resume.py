@@ -55,7 +55,7 @@ def test_resume_needs_only_the_run_folder(monkeypatch, capsys, tmp_path):
 
     run = tmp_path / "b"
     with monkeypatch.context() as patch:
-        patch.setattr(cli, "train_progress", killed_after_step_3)
+        patch.setattr(cli.training, "train_progress", killed_after_step_3)
         with pytest.raises(Killed):
             train(patch, capsys, "synth_demo", f"out_dir={run}", *TINY)
     assert [step for step, _ in losses(run)] == [1, 2, 3]

@@ -20,6 +20,10 @@ from depthforge.io import read_depth
 from depthforge.io.structured import load_npy, read_intrinsics
 from depthforge.types import OutputSpace, image_to_tensor
 
+DEFAULT_FOV = 60.0
+"""Horizontal field of view (degrees) assumed when neither ``--fov`` nor ``--intrinsics`` is
+given: about a phone's main camera."""
+
 
 def check_depth_source(depth: str | Path | None, model: str | Path | None) -> None:
     """Raise ``ValueError`` unless exactly one of ``depth`` and ``model`` is given."""
@@ -75,13 +79,16 @@ def read_registered_depth(
     return depth
 
 
-def predict_depth(image: np.ndarray, model_path: str | Path) -> tuple[np.ndarray, OutputSpace]:
+def predict_depth(
+    image: np.ndarray, model_path: str | Path, device: str | torch.device = "cpu"
+) -> tuple[np.ndarray, OutputSpace]:
     """A saved model's (or a pretrained name's) depth-like map ``(H, W)`` float32 for an
-    ``(H, W, 3)`` uint8 image, and the output space it is in (:class:`~depthforge.types.OutputSpace`)."""
+    ``(H, W, 3)`` uint8 image, and the output space it is in (:class:`~depthforge.types.OutputSpace`);
+    the network runs on ``device``."""
     from depthforge.models.predict import predict
     from depthforge.models.pretrained.load import resolve_model
 
-    model = resolve_model(model_path)
+    model = resolve_model(model_path, device=device)
     prediction = predict(model, image_to_tensor(image)[None])
     return prediction.depth[0, 0].numpy().astype(np.float32), prediction.output_space
 
@@ -94,10 +101,11 @@ def depth_for_photo(
     depth_kind: str | None = None,
     depth_scale: float | None = None,
     model: str | Path | None = None,
+    device: str | torch.device = "cpu",
 ) -> tuple[np.ndarray, OutputSpace, Path]:
     """``(depth (H, W), output space, source file)`` for the photo ``rgb`` read from ``image``:
     exactly one of a depth file (decoded into metres and size-checked by
-    :func:`read_registered_depth`) or a saved model."""
+    :func:`read_registered_depth`) or a saved model (run on ``device``)."""
     check_depth_source(depth, model)
     if depth is not None:  # read_depth decodes every kind into metres
         z = read_registered_depth(
@@ -108,7 +116,7 @@ def depth_for_photo(
             depth_scale,
         )
         return z, OutputSpace.METRIC_DEPTH, Path(depth)
-    z, space = predict_depth(rgb, model)
+    z, space = predict_depth(rgb, model, device)
     return z, space, Path(model)
 
 
@@ -119,7 +127,8 @@ def resolve_intrinsics(
     intrinsics: str | Path | None = None,
     fov: float | None = None,
 ) -> np.ndarray:
-    """``(3, 3)`` K from an intrinsics JSON file or a horizontal field of view (exactly one).
+    """``(3, 3)`` K from an intrinsics JSON file or a horizontal field of view (at most one;
+    neither: :data:`DEFAULT_FOV`).
 
     Args:
         width, height: the image size in pixels (for ``fov``).
@@ -129,13 +138,14 @@ def resolve_intrinsics(
             (:func:`depthforge.geometry.camera.intrinsics_from_fov`: square pixels, centred).
 
     Raises:
-        DataError: an unreadable file or one without K. ValueError: neither or both given.
+        DataError: an unreadable file or one without K. ValueError: both given.
     """
-    if (intrinsics is None) == (fov is None):
+    if intrinsics is not None and fov is not None:
         raise ValueError(
-            "give exactly one of --intrinsics and --fov (intrinsics=FILE: JSON with K or "
-            "fx, fy, cx, cy; fov=DEG: the horizontal field of view, about 60 for a phone photo)"
+            "give --intrinsics or --fov, not both (intrinsics=FILE: JSON with K or fx, fy, cx, "
+            "cy; fov=DEG: the horizontal field of view)"
         )
-    if fov is not None:
-        return intrinsics_from_fov(width, height, float(fov), dtype=torch.float64).numpy()
-    return read_intrinsics(intrinsics)
+    if intrinsics is not None:
+        return read_intrinsics(intrinsics)
+    fov = DEFAULT_FOV if fov is None else fov
+    return intrinsics_from_fov(width, height, float(fov), dtype=torch.float64).numpy()

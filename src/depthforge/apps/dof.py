@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,12 +17,16 @@ from depthforge.render.dof import APERTURES, depth_at, render_dof
 from depthforge.render.lens import PRESETS
 from depthforge.types import OutputSpace
 
+if TYPE_CHECKING:
+    import torch
+
 
 def dof_command(
     image_path: str | Path,
     depth_path: str | Path | None = None,
     model_path: str | Path | None = None,
     *,
+    device: str | torch.device = "cpu",
     depth_kind: str | None = None,
     focus: float | None = None,
     focus_at: tuple[int, int] | None = None,
@@ -45,7 +50,7 @@ def dof_command(
             ``.npy`` is metres and any other file a 16-bit PNG storing ``depth_m · depth_scale``
             (``depth_scale`` default 1000, millimetres); 0 = hole.
         model_path: a saved model folder, instead of ``depth_path``; its prediction must be
-            metric depth.
+            metric depth; run on ``device``.
         focus: focus distance in metres; or ``focus_at=(x, y)``: the median depth in a 5 × 5
             window around that pixel (column, row). Exactly one of the two.
         fnumber: f-number N > 0.
@@ -84,6 +89,7 @@ def dof_command(
         depth_kind=depth_kind,
         depth_scale=depth_scale,
         model=model_path,
+        device=device,
     )
     if space is not OutputSpace.METRIC_DEPTH:
         raise DataError(source, f"predicts {space.value}; depth of field needs metric depth")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,10 +27,12 @@ from depthforge.render.views import (
 )
 from depthforge.types import OutputSpace
 
+if TYPE_CHECKING:
+    import torch
+
 # The dolly goes at most 10 % of the near depth forward: it magnifies the nearest surface by at
 # most 1/(1 − 0.1) ≈ 1.11×, well inside the 1.5× that the splats cover without cracks.
 MAX_DOLLY_PER_NEAR_DEPTH = 0.1
-DEFAULT_FOV = 60.0  # degrees; a phone's main camera, when neither --fov nor --intrinsics is given
 VIDEO_SUFFIXES = (".mp4", ".gif", ".webp")
 
 
@@ -136,13 +139,20 @@ def read_rgbd(
     depth_kind: str | None = None,
     depth_scale: float | None = None,
     model: str | Path | None = None,
+    device: str | torch.device = "cpu",
 ) -> tuple[np.ndarray, np.ndarray, str, Path]:
     """``(rgb, depth, units, source)``: the photo, its depth (a file decoded into metres, or a
     model's prediction), ``"metres"`` or a note on arbitrary units (relative model output is
     used in its own units: parallax needs no scale), and the file the depth came from."""
     rgb = read_rgb(image)
     raw, space, source = depth_for_photo(
-        rgb, image, depth=depth, depth_kind=depth_kind, depth_scale=depth_scale, model=model
+        rgb,
+        image,
+        depth=depth,
+        depth_kind=depth_kind,
+        depth_scale=depth_scale,
+        model=model,
+        device=device,
     )
     relative = space is not OutputSpace.METRIC_DEPTH
     z, units = depth_in_metres(raw, space, allow_unit_scale=relative)
@@ -165,6 +175,7 @@ def parallax_command(
     depth_kind: str | None = None,
     depth_scale: float | None = None,
     model: str | Path | None = None,
+    device: str | torch.device = "cpu",
     intrinsics: str | Path | None = None,
     fov: float | None = None,
     frames: int = 48,
@@ -183,9 +194,9 @@ def parallax_command(
         out: ``.mp4`` (extra ``video``), ``.gif`` or ``.webp``.
         depth, depth_kind, depth_scale: a depth file registered to ``image`` (as for
             ``depthforge pointcloud``); or ``model``: a saved model folder (any output space but
-            ordinal; relative depth is used in its own units).
+            ordinal; relative depth is used in its own units), run on ``device``.
         intrinsics, fov: the camera (:func:`~depthforge.apps.depth_input.resolve_intrinsics`);
-            neither: ``fov`` = 60°.
+            neither: :data:`~depthforge.apps.depth_input.DEFAULT_FOV`.
         Pixels without depth take the depth of their nearest valid pixel
         (:func:`~depthforge.render.depth.fill_depth_holes`), so every pixel moves with its
         neighbourhood.
@@ -217,11 +228,14 @@ def parallax_command(
     if frames < 1 or not fps > 0:
         raise ValueError(f"need frames ≥ 1 and fps > 0, got {frames} and {fps}")
     rgb, z, units, source = read_rgbd(
-        image, depth=depth, depth_kind=depth_kind, depth_scale=depth_scale, model=model
+        image,
+        depth=depth,
+        depth_kind=depth_kind,
+        depth_scale=depth_scale,
+        model=model,
+        device=device,
     )
     height, width = rgb.shape[:2]
-    if intrinsics is None and fov is None:
-        fov = DEFAULT_FOV
     K = resolve_intrinsics(width, height, intrinsics=intrinsics, fov=fov)
     try:  # sizes (both named), K; then every hole takes its nearest valid depth
         check_inputs(rgb, z, K)

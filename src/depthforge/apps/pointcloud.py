@@ -31,7 +31,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from depthforge.apps.depth_input import check_depth_source, depth_for_photo, resolve_intrinsics
+from depthforge.apps.depth_input import (
+    DEFAULT_FOV,
+    check_depth_source,
+    depth_for_photo,
+    resolve_intrinsics,
+)
 from depthforge.apps.mesh import DEFAULT_EDGE_RTOL, grid_triangles, vertex_normals_from_faces
 from depthforge.errors import import_extra
 from depthforge.geometry.normals import normals_from_depth
@@ -440,6 +445,8 @@ class PointCloudSummary:
         valid_pixels: pixels with depth.
         units: ``"metres"`` or the note on arbitrary units.
         output_space: the space of the depth that was lifted.
+        assumed_fov: the horizontal field of view (degrees) taken for want of ``intrinsics``
+            and ``fov``, else None.
     """
 
     path: Path
@@ -448,13 +455,17 @@ class PointCloudSummary:
     valid_pixels: int
     units: str
     output_space: OutputSpace
+    assumed_fov: float | None = None
 
     def line(self) -> str:
         """One line for the CLI."""
         what = f"{self.points} points"
         if self.faces:
             what = f"{self.points} vertices, {self.faces} triangles"
-        return f"wrote {self.path}: {what} from {self.valid_pixels} pixels with depth, {self.units}"
+        text = f"wrote {self.path}: {what} from {self.valid_pixels} pixels with depth, {self.units}"
+        if self.assumed_fov is not None:
+            text += f"; camera: a {self.assumed_fov:g}° field of view assumed (--fov, --intrinsics)"
+        return text
 
 
 def pointcloud_command(
@@ -465,6 +476,7 @@ def pointcloud_command(
     depth_kind: str | None = None,
     depth_scale: float | None = None,
     model: str | Path | None = None,
+    device: str | torch.device = "cpu",
     intrinsics: str | Path | None = None,
     fov: float | None = None,
     mesh: bool = False,
@@ -485,7 +497,9 @@ def pointcloud_command(
         depth_scale: stored units per metre for ``png16``.
         model: a folder saved by :func:`depthforge.models.save_model`; its prediction's output
             space is checked as for any depth.
-        intrinsics, fov: the camera (:func:`~depthforge.apps.depth_input.resolve_intrinsics`); exactly one.
+        device: where ``model`` runs.
+        intrinsics, fov: the camera (:func:`~depthforge.apps.depth_input.resolve_intrinsics`);
+            neither: :data:`~depthforge.apps.depth_input.DEFAULT_FOV`, said in the summary.
         mesh, scale, allow_unit_scale, edge_rtol, normals: as in :func:`write_pointcloud`;
             normals stay on by default: viewers shade a point cloud by them and surface
             reconstruction (Poisson, ball pivoting) needs them.
@@ -511,7 +525,13 @@ def pointcloud_command(
     height, width = rgb.shape[:2]
     K = resolve_intrinsics(width, height, intrinsics=intrinsics, fov=fov)
     z, space, _ = depth_for_photo(
-        rgb, image, depth=depth, depth_kind=depth_kind, depth_scale=depth_scale, model=model
+        rgb,
+        image,
+        depth=depth,
+        depth_kind=depth_kind,
+        depth_scale=depth_scale,
+        model=model,
+        device=device,
     )
     cloud = write_pointcloud(
         rgb,
@@ -532,4 +552,5 @@ def pointcloud_command(
         valid_pixels=int(np.count_nonzero(np.isfinite(z) & (z > 0))),
         units=cloud.units,
         output_space=space,
+        assumed_fov=DEFAULT_FOV if intrinsics is None and fov is None else None,
     )

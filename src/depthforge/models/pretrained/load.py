@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from depthforge.errors import DataError, DepthforgeError
 from depthforge.io.download import cache_dir as default_cache_dir
@@ -35,6 +35,9 @@ from depthforge.models.pretrained.catalog import PRETRAINED
 from depthforge.models.pretrained.converters import CONVERTERS
 from depthforge.models.pretrained.record import PretrainedWeights
 from depthforge.models.registry import create_model
+
+if TYPE_CHECKING:
+    import torch
 
 
 def get_record(name: str) -> PretrainedWeights:
@@ -169,16 +172,19 @@ def convert_into_cache(record: PretrainedWeights, release: Path, folder: Path) -
     return folder
 
 
-def resolve_model(model: str | Path, *, weights: str | Path | None = None) -> DepthModel:
+def resolve_model(
+    model: str | Path, *, weights: str | Path | None = None, device: str | torch.device = "cpu"
+) -> DepthModel:
     """A saved model folder, or a pretrained name (downloaded and converted on first use, or
-    converted from ``weights``, its release file downloaded by hand)."""
+    converted from ``weights``, its release file downloaded by hand), in eval mode on ``device``
+    (:func:`depthforge.devices.choose_device` turns ``--device`` into one)."""
     path = Path(model)
     if str(model) in PRETRAINED and not path.is_dir():
-        return load_pretrained(str(model), weights=weights)
+        return load_pretrained(str(model), weights=weights).to(device).eval()
     if weights is not None:
         raise DepthforgeError("--weights goes with a pretrained name, not a model folder")
     if path.is_dir():
-        return load_model(path)
+        return load_model(path, map_location=device)
     if path.exists():
         raise DataError(path, "not a model folder")
     raise DepthforgeError(

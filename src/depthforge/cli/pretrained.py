@@ -1,7 +1,4 @@
-"""``depthforge models | convert | reproduce``: the published models on the command line.
-
-Registered on :data:`depthforge.cli.app` when :mod:`depthforge.cli` is imported.
-"""
+"""``depthforge models | convert | reproduce``: the published models on the command line."""
 
 from __future__ import annotations
 
@@ -12,12 +9,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from depthforge.cli import (
+from depthforge.cli.common import (
     DEFAULT_PROTOCOL,
     OptionOpt,
     RootOpt,
     SplitOpt,
-    app,
     console,
     err_console,
     open_dataset_from_cli,
@@ -25,6 +21,8 @@ from depthforge.cli import (
     refuse_to_overwrite,
 )
 from depthforge.errors import DepthforgeError
+
+app = typer.Typer()
 
 
 def paper_numbers(record) -> str:
