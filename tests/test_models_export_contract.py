@@ -11,8 +11,9 @@ import pytest
 import torch
 from torch import nn
 
-from depthforge.models import create_model, export_onnx, predict
+from depthforge.models import create_model, export_onnx, predict, save_model
 from depthforge.models.contract import input_normalization, registered_name
+from tests.cli_runner import run_cli
 
 ort = pytest.importorskip(
     "onnxruntime", reason="onnxruntime is not installed (pip install 'depthforge[onnx]')"
@@ -135,3 +136,17 @@ def test_recorded_normalisation_is_what_the_first_convolution_sees(name, overrid
     mean = torch.tensor(norm.mean).view(1, 3, 1, 1)
     std = torch.tensor(norm.std).view(1, 3, 1, 1)
     torch.testing.assert_close(first, (images - mean) / std, rtol=1e-5, atol=1e-5)
+
+
+def test_command_line_exports_with_the_resize_in_graph(monkeypatch, capsys, tmp_path):
+    save_model(create_model("fcrn_resnet18", input_size=(48, 64)), tmp_path / "model")
+    out = tmp_path / "m.onnx"
+    code, stdout, _ = run_cli(
+        monkeypatch, capsys, "export", "--model", str(tmp_path / "model"), "--onnx", str(out),
+        "--resize-in-graph",
+    )  # fmt: skip
+    assert code == 0 and "batch and size" in stdout
+    meta = metadata(out)
+    assert meta["resize_in_graph"] == "true" and meta["model_name"] == "custom"
+    depth = session(out).run(["depth"], {"images": torch.rand(1, 3, 30, 50).numpy()})
+    assert depth[0].shape == (1, 1, 30, 50)
