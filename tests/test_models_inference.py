@@ -149,3 +149,10 @@ def test_cache_follows_weight_changes():
     after = predict(model, images).depth
     assert not torch.equal(before, after)
     assert (after - expected).abs().max() <= 1e-5 * expected.abs().max()
+
+
+def test_preparation_draws_nothing_from_the_global_generator():
+    model = small("fcrn_resnet18")
+    state = torch.random.get_rng_state()
+    prepare_for_inference(model)
+    assert torch.equal(torch.random.get_rng_state(), state)

@@ -149,11 +149,14 @@ def fold_batchnorm(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> None:
 def prepare_for_inference(model: DepthModel) -> DepthModel:
     """A copy of ``model`` for inference (module docstring); ``model`` is left unchanged."""
     prepared = copy.deepcopy(model).eval().requires_grad_(False)
+    for param in prepared.parameters():
+        param.grad = None  # the copy never trains
     param = next(prepared.parameters())
     like = {"device": param.device, "dtype": param.dtype}
-    example = [torch.rand(1, 3, *prepared.config.input_size, **like)]
+    # a grey image (and sparse depth of 0.5 m): no draw from the global random generator
+    example = [torch.full((1, 3, *prepared.config.input_size), 0.5, **like)]
     if prepared.takes_sparse:
-        example.append(torch.rand(1, 1, *prepared.config.input_size, **like))
+        example.append(torch.full((1, 1, *prepared.config.input_size), 0.5, **like))
     for conv_name, bn_name in conv_bn_pairs(prepared, *example):
         fold_batchnorm(prepared.get_submodule(conv_name), prepared.get_submodule(bn_name))
         parent, _, child = bn_name.rpartition(".")
