@@ -4,13 +4,19 @@ paper size, per batch size and thread count (CPU, random weights).
 Usage::
 
     python benchmarks/inference_vs_onnxruntime.py [--models ...] [--batches 1 8]
-        [--threads 1 2] [--repeats 3]
+        [--threads 1 2] [--repeats 3] [--clock wall|cpu]
 
 For each model: ``export_onnx`` (opset 17; the depth head only), then for each thread count and
-batch the eager ``forward_depth`` (no autograd), the same with BatchNorm folded into the
-preceding convolutions (``torch.fx`` ``fuse``: conv → BN pairs only; where the model traces) and the ONNX Runtime
-session (CPU provider, same thread count, spinning off) run interleaved; each time is the
-median of ``--repeats``. Printed ratios are eager / ORT (1.0 = ORT's pace; above = slower).
+batch, run interleaved: the plain eager ``forward_depth`` (no autograd), the prepared model that
+``predict`` runs (:func:`depthforge.models.inference.inference_model`: BatchNorm folded, ELU
+through ``exp``, channels_last) and the ONNX Runtime session (CPU provider, same thread count,
+spinning off). Each time is the median of ``--repeats``. ``--clock cpu`` times the calling
+thread's CPU time instead of the wall clock (one thread only; ONNX Runtime then runs on the
+calling thread): on a shared machine it does not count the time other processes hold the core.
+Printed ratios are eager / ORT (1.0 = ORT's pace; above = slower). ``peak`` is the model's
+convolution and linear-layer arithmetic (2 flops per multiply-add) per second of the prepared
+model, as a fraction of the same clock's float32 matmul rate (2048×2048, best of 3) at that
+thread count.
 """
 
 from __future__ import annotations
@@ -18,13 +24,15 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
+import time
 from functools import partial
 from pathlib import Path
 
 import torch
-from torch.fx.experimental.optimization import fuse
+from torch import nn
 
 from depthforge.models import create_model, export_onnx
+from depthforge.models.inference import inference_model, to_inference_layout
 from timing import median_seconds_interleaved
 
 DEFAULT_MODELS = [
@@ -38,13 +46,39 @@ DEFAULT_MODELS = [
 ]
 
 
-def folded(model: torch.nn.Module) -> torch.nn.Module | None:
-    """BatchNorm folded into the convolutions right before it (``torch.fx`` ``fuse``), or None
-    when fx cannot trace the model (Python control flow on tensors)."""
-    try:
-        return fuse(model)
-    except Exception:  # noqa: BLE001 - any tracing failure means "not foldable this way"
-        return None
+def layer_flops(model: nn.Module, *inputs: torch.Tensor) -> int:
+    """Floating-point operations of the convolutions and linear layers of one forward."""
+    total = 0
+
+    def count(module: nn.Module, args: tuple, out: torch.Tensor) -> None:
+        nonlocal total
+        if isinstance(module, nn.Conv2d):
+            per_output = module.in_channels // module.groups * module.weight[0, 0].numel()
+            total += 2 * out.numel() * per_output
+        elif isinstance(module, nn.ConvTranspose2d):
+            per_input = module.out_channels // module.groups * module.weight[0, 0].numel()
+            total += 2 * args[0].numel() * per_input
+        elif isinstance(module, nn.Linear):
+            total += 2 * out.numel() * module.in_features
+
+    hooks = [m.register_forward_hook(count) for m in model.modules()]
+    with torch.no_grad():
+        model.forward_depth(*inputs)
+    for hook in hooks:
+        hook.remove()
+    return total
+
+
+def matmul_rate(clock) -> float:
+    """float32 matmul flops per second (2048², best of 3) at the current thread count."""
+    a, b = torch.rand(2048, 2048), torch.rand(2048, 2048)
+    a @ b
+    best = float("inf")
+    for _ in range(3):
+        start = clock()
+        a @ b
+        best = min(best, clock() - start)
+    return 2 * 2048**3 / best
 
 
 def main() -> None:
@@ -53,22 +87,29 @@ def main() -> None:
     parser.add_argument("--batches", nargs="*", type=int, default=[1, 8])
     parser.add_argument("--threads", nargs="*", type=int, default=[1, 2])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     args = parser.parse_args()
+    if args.clock == "cpu" and args.threads != [1]:
+        parser.error("--clock cpu needs --threads 1")
+    clock = time.thread_time if args.clock == "cpu" else time.perf_counter
     import onnxruntime as ort
 
-    print(f"torch {torch.__version__}, onnxruntime {ort.__version__}, load {os.getloadavg()}")
-    print("| model | H×W | threads | batch | eager ms | BN-folded ms | ORT ms "
-          "| eager / ORT | folded / ORT |")  # fmt: skip
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"torch {torch.__version__}, onnxruntime {ort.__version__}, clock {args.clock}, "
+          f"load {os.getloadavg()}")  # fmt: skip
+    print("| model | H×W | threads | batch | eager ms | prepared ms | ORT ms "
+          "| eager / ORT | prepared / ORT | peak |")  # fmt: skip
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name in args.models:
         torch.manual_seed(0)
         model = create_model(name).eval()
+        prepared = inference_model(model)
         h, w = model.config.input_size
-        fused = folded(model)
+        flops = layer_flops(model, torch.rand(1, 3, h, w))
         with tempfile.TemporaryDirectory() as tmp:
             path = export_onnx(model, Path(tmp) / f"{name}.onnx")
             for threads in args.threads:
                 torch.set_num_threads(threads)
+                peak = matmul_rate(clock)
                 options = ort.SessionOptions()
                 options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 options.intra_op_num_threads = threads
@@ -77,21 +118,25 @@ def main() -> None:
                 )
                 for batch in args.batches:
                     x = torch.rand(batch, 3, h, w)
+                    x_prepared = to_inference_layout(x)
                     with torch.no_grad():
                         eager_out = model.forward_depth(x)
-                        fns = [partial(model.forward_depth, x)]
-                        if fused is not None:
-                            err = (fused(x) - eager_out).abs().max() / eager_out.abs().max()
-                            assert err < 1e-4, f"{name}: folded model differs by {err:.1e}"
-                            fns.append(partial(fused, x))
-                        fns.append(partial(session.run, None, {"images": x.numpy()}))
-                        times = median_seconds_interleaved(fns, args.repeats)
-                    t_eager, t_ort = times[0], times[-1]
-                    t_fold = f"{1e3 * times[1]:.0f}" if fused is not None else "n/a"
-                    r_fold = f"{times[1] / t_ort:.2f}" if fused is not None else "n/a"
+                        err = (prepared.forward_depth(x_prepared) - eager_out).abs().max()
+                        assert err <= 1e-4 * eager_out.abs().max(), f"{name}: prepared differs"
+                        times = median_seconds_interleaved(
+                            [
+                                partial(model.forward_depth, x),
+                                partial(prepared.forward_depth, x_prepared),
+                                partial(session.run, None, {"images": x.numpy()}),
+                            ],
+                            args.repeats,
+                            clock,
+                        )
+                    t_eager, t_prep, t_ort = times
+                    frac = batch * flops / t_prep / peak
                     print(f"| {name} | {h}×{w} | {threads} | {batch} | {1e3 * t_eager:.0f} | "
-                          f"{t_fold} | {1e3 * t_ort:.0f} | {t_eager / t_ort:.2f} | {r_fold} |",
-                          flush=True)  # fmt: skip
+                          f"{1e3 * t_prep:.0f} | {1e3 * t_ort:.0f} | {t_eager / t_ort:.2f} | "
+                          f"{t_prep / t_ort:.2f} | {frac:.2f} |", flush=True)  # fmt: skip
                 del session
     print(f"load after: {os.getloadavg()}")
 

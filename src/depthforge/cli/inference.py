@@ -130,21 +130,33 @@ def export(
     device: Annotated[
         str, typer.Option(help="Where the graph is traced: cpu (default), cuda, cuda:N or auto.")
     ] = "cpu",
+    resize_in_graph: Annotated[
+        bool,
+        typer.Option(
+            "--resize-in-graph",
+            help="Resize inside the graph as predict does: any image size in, depth at the "
+            "image size out (opset 18; --size is then the network size).",
+        ),
+    ] = False,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing file.")
     ] = False,
 ) -> None:
-    """Export a saved model to ONNX (dynamic batch, and dynamic size where the architecture allows)."""
+    """Export a saved model to ONNX (dynamic batch, and dynamic size where the architecture allows).
+
+    The file's metadata holds the contract: input normalisation and size policy, output size,
+    space and units (see the README).
+    """
     from depthforge.io import refuse_overwrite
     from depthforge.models.export import export_onnx
     from depthforge.models.pretrained.load import resolve_model
 
     refuse_overwrite(onnx, overwrite)
     net = resolve_model(model, device=device)
-    export_onnx(net, onnx, dynamic=not static, size=parse_wh(size))
+    export_onnx(net, onnx, dynamic=not static, size=parse_wh(size), resize_in_graph=resize_in_graph)
     dims = (
         "batch and size"
-        if net.onnx_dynamic_size and not static
+        if (net.onnx_dynamic_size or resize_in_graph) and not static
         else ("batch" if not static else "nothing")
     )
     console.print(f"wrote [bold]{esc(onnx)}[/] (dynamic: {dims})")

@@ -6,7 +6,9 @@ depth at the *input* resolution:
 1. the batch is brought to the network size (``size`` or ``model.config.input_size``) by the
    model's policy ``config.resize``: ``"stretch"`` resizes both axes independently;
    ``"keep_aspect"`` scales uniformly to fit, then pads bottom/right by edge replication;
-2. the network runs in eval mode without gradients, in chunks of ``batch_size``;
+2. the network runs in eval mode without gradients, in chunks of ``batch_size``, as its copy
+   prepared for inference (:func:`~depthforge.models.inference.inference_model`: BatchNorm
+   folded, channels_last; the same outputs to float rounding);
 3. the output (after cropping the padded part for ``keep_aspect``) is resized back to
    ``(H, W)`` in the model's declared ``resize_space``
    (:func:`~depthforge.transforms.resize_space.resize_prediction`): monodepth2's disparity is
@@ -26,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from depthforge.models.base import DepthModel, depth_output
+from depthforge.models.inference import inference_model, to_inference_layout
 from depthforge.transforms.resize_space import bilinear_resize as resize
 from depthforge.transforms.resize_space import resize_prediction
 from depthforge.types import OutputSpace, ResizeSpace
@@ -73,6 +76,15 @@ def fit_inside(height: int, width: int, target: tuple[int, int]) -> tuple[int, i
     )
 
 
+def to_image_size(model: DepthModel, raw: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Steps 3–4 of the module docstring: the network output ``raw`` ``(B, 1, h, w)`` resized to
+    ``size`` in the model's ``resize_space``, log depth exponentiated (``(B, 1, H, W)``)."""
+    space = model.output_space
+    how = getattr(model, "resize_space", ResizeSpace.DEPTH)  # DepthModel default
+    depth = resize_prediction(raw, size, space, how)
+    return depth.exp() if space is OutputSpace.LOG_DEPTH else depth
+
+
 @torch.no_grad()
 def predict(
     model: DepthModel,
@@ -115,12 +127,15 @@ def predict(
     param = next(model.parameters())
     was_training = model.training
     model.eval()
-    # forward_depth skips heads that inference does not need (Eigen 2015's normals and labels).
-    depth_of = (
-        model.forward_depth
-        if isinstance(model, DepthModel)
-        else lambda *x: depth_output(model(*x))
-    )
+    # forward_depth skips heads that inference does not need (Eigen 2015's normals and labels);
+    # a depthforge model runs as its prepared copy (BatchNorm folded, channels_last).
+    net = inference_model(model) if isinstance(model, DepthModel) else None
+
+    def depth_of(*inputs: torch.Tensor) -> torch.Tensor:
+        if net is None:
+            return depth_output(model(*inputs))
+        return net.forward_depth(*map(to_inference_layout, inputs))
+
     chunks = []
     try:
         for start in range(0, len(images), batch_size):
@@ -143,10 +158,6 @@ def predict(
         ..., : math.ceil(out_h * fitted[0] / target[0]), : math.ceil(out_w * fitted[1] / target[1])
     ]
     space = model.output_space
-    how = getattr(model, "resize_space", ResizeSpace.DEPTH)  # DepthModel default
-    depth = resize_prediction(raw, (height, width), space, how)
-    if space is OutputSpace.LOG_DEPTH:
-        depth = depth.exp()
-    depth = depth.to(images.device)
+    depth = to_image_size(model, raw, (height, width)).to(images.device)
     final = OutputSpace.METRIC_DEPTH if space is OutputSpace.LOG_DEPTH else space
     return Prediction(depth=depth, output_space=final, model_output_space=space)

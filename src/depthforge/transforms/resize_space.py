@@ -73,7 +73,13 @@ def check_resize_space(
 def bilinear_resize(x: torch.Tensor, size: tuple[int, int], antialias: bool = True) -> torch.Tensor:
     """Bilinear resize of ``(B, C, H, W)`` to ``size`` with half-pixel centres
     (``align_corners=False``, as ``cv2.resize``); antialiased when shrinking if ``antialias``;
-    a no-op at equal size."""
+    a no-op at equal size. While tracing for ONNX export the sizes are not known, so it always
+    resizes, antialiased when ``antialias`` (which equals plain bilinear to float rounding when
+    enlarging)."""
+    if torch.onnx.is_in_onnx_export():
+        return F.interpolate(
+            x, size=size, mode="bilinear", align_corners=False, antialias=antialias
+        )
     if tuple(x.shape[-2:]) == tuple(size):
         return x
     shrink = antialias and (size[0] < x.shape[-2] or size[1] < x.shape[-1])
