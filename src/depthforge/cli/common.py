@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from depthforge.errors import DataError, UnknownNameError
 
-console = Console()
+console = Console(soft_wrap=True)  # a printed path is never broken across lines
 err_console = Console(stderr=True)
 
 
