@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 
@@ -30,8 +28,7 @@ import torch
 
 from depthforge.eval import compute_metrics
 from depthforge.threads import choose_threads
-
-SPIN = "import time\nend = time.time() + {seconds}\nwhile time.time() < end:\n    pass\n"
+from timing import busy_loops
 
 
 def small_ops(a: torch.Tensor, b: torch.Tensor) -> None:
@@ -83,16 +80,8 @@ def main() -> None:
           "| 2 / 1 |")  # fmt: skip
     print("|---|---:|---:|---|---:|---:|---:|")
     measure("as it is", args.repeats)
-    spin = SPIN.format(seconds=args.seconds)
-    spinners = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(args.busy)]
-    try:
-        time.sleep(args.settle)  # let the load average see them
+    with busy_loops(args.busy, args.seconds, args.settle):
         measure(f"+ {args.busy} busy loops", args.repeats)
-    finally:
-        for proc in spinners:
-            proc.terminate()
-        for proc in spinners:
-            proc.wait()
 
 
 if __name__ == "__main__":

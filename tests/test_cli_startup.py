@@ -79,3 +79,23 @@ def test_help_of_commands_and_usage_errors_import_no_torch(args):
     code, _, imported = run_probe(*args)
     assert code in (0, 2) and imported == []
 
+
+def test_pointcloud_without_normals_from_a_depth_file_imports_no_torch(tmp_path):
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)).save(tmp_path / "rgb.png")
+    depth = np.full((6, 8), 2.0, np.float32)
+    depth[0, 0] = 0.0  # a hole: not lifted
+    np.save(tmp_path / "depth.npy", depth)
+    (tmp_path / "K.json").write_text(json.dumps({"fx": 4.0, "fy": 4.0, "cx": 3.5, "cy": 2.5}))
+    out = tmp_path / "cloud.ply"
+    args = ["pointcloud", str(tmp_path / "rgb.png"), "--depth", str(tmp_path / "depth.npy")]
+    args += ["--intrinsics", str(tmp_path / "K.json"), "--out", str(out), "--no-normals"]
+    code, stdout, imported = run_probe(*args)
+    assert code == 0 and imported == [] and "47 points" in stdout
+    header = out.read_bytes().split(b"end_header")[0]
+    assert b"element vertex 47" in header and b"nx" not in header

@@ -12,10 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from depthforge.errors import DataError
-from depthforge.geometry.camera import intrinsics_from_fov
 from depthforge.io import read_depth
 from depthforge.io.structured import load_npy, read_intrinsics
 from depthforge.types import OutputSpace, image_to_tensor
@@ -137,5 +135,9 @@ def resolve_intrinsics(
             "fx, fy, cx, cy; fov=DEG: the horizontal field of view, about 60 for a phone photo)"
         )
     if fov is not None:
+        import torch
+
+        from depthforge.geometry.camera import intrinsics_from_fov
+
         return intrinsics_from_fov(width, height, float(fov), dtype=torch.float64).numpy()
     return read_intrinsics(intrinsics)

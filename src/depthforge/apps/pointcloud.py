@@ -29,12 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from depthforge.apps.depth_input import check_depth_source, depth_for_photo, resolve_intrinsics
 from depthforge.apps.mesh import DEFAULT_EDGE_RTOL, grid_triangles, vertex_normals_from_faces
 from depthforge.errors import import_extra
-from depthforge.geometry.normals import normals_from_depth
 from depthforge.io import atomic_path, refuse_overwrite
 from depthforge.render.depth import depth_in_metres
 from depthforge.types import OutputSpace
@@ -179,7 +177,8 @@ def rgbd_to_pointcloud(
     """
     image = np.asarray(image)
     K = np.asarray(K, dtype=np.float64)
-    raw = depth.detach().cpu().numpy() if isinstance(depth, torch.Tensor) else np.asarray(depth)
+    # a tensor (a model's prediction) or an array, told apart without importing PyTorch
+    raw = depth.detach().cpu().numpy() if hasattr(depth, "detach") else np.asarray(depth)
     check_inputs(image, raw, K)
     z, units = depth_in_metres(raw, output_space, scale=scale, allow_unit_scale=allow_unit_scale)
     valid = np.isfinite(z) & (z > 0)
@@ -198,6 +197,10 @@ def rgbd_to_pointcloud(
             faces=None,
             units=units,
         )
+    import torch  # here only: points without normals need no PyTorch (a quick command)
+
+    from depthforge.geometry.normals import normals_from_depth
+
     z = np.where(valid, z, np.float32(0.0)).astype(np.float32)
     h, w = z.shape
     zt = torch.from_numpy(z)[None, None]

@@ -15,6 +15,7 @@ from depthforge.cli.common import (
     esc,
     open_dataset_from_cli,
     progress_bar,
+    torch_threads,
 )
 from depthforge.errors import DepthforgeError
 
@@ -71,6 +72,8 @@ def predict(
     `depthforge eval` scores."""
     from depthforge.apps.predict_jobs import predict_dataset, predict_paths, synthetic_only_note
     from depthforge.models.pretrained.load import resolve_model
+
+    torch_threads()
 
     hw = parse_wh(size)
     if dataset is None and not inputs:
@@ -131,6 +134,8 @@ def export(
     from depthforge.io import refuse_overwrite
     from depthforge.models.export import export_onnx
     from depthforge.models.io import load_model
+
+    torch_threads()
 
     refuse_overwrite(onnx, overwrite)
     net = load_model(model)
