@@ -27,8 +27,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -40,8 +38,7 @@ from depthforge.data.folder import FolderDataset
 from depthforge.eval import compute_metrics, evaluate_predictions
 from depthforge.threads import THREADS_ENV, choose_threads
 from eval_speed import write_synth_like
-
-SPIN = "import time\nend = time.time() + {seconds}\nwhile time.time() < end:\n    pass\n"
+from timing import busy_loops
 
 
 def small_ops(a: torch.Tensor, b: torch.Tensor) -> None:
@@ -116,16 +113,8 @@ def main() -> None:
         folder = Path(tmp)
         write_synth_like(folder, 8, seed=0)
         measure("as it is", args.repeats, folder)
-        spin = SPIN.format(seconds=args.seconds)
-        spinners = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(args.busy)]
-        try:
-            time.sleep(args.settle)  # let the load average see them
+        with busy_loops(args.busy, args.seconds, args.settle):
             measure(f"+ {args.busy} busy loops", args.repeats, folder)
-        finally:
-            for proc in spinners:
-                proc.terminate()
-            for proc in spinners:
-                proc.wait()
 
 
 if __name__ == "__main__":

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+SPIN = "import time\nend = time.time() + {seconds}\nwhile time.time() < end:\n    pass\n"
 
 
 def best_seconds(fn: Callable[[], object], repeats: int) -> float:
@@ -35,3 +40,20 @@ def median_seconds_interleaved(
             fn()
             bucket.append(clock() - start)
     return [statistics.median(t) for t in times]
+
+
+@contextmanager
+def busy_loops(count: int, seconds: float, settle: float) -> Iterator[None]:
+    """``count`` busy-loop processes for the body (each ends by itself after ``seconds`` if the
+    script is killed; terminated by their pid at the end), after ``settle`` seconds for the load
+    average to see them."""
+    spin = SPIN.format(seconds=seconds)
+    spinners = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(count)]
+    try:
+        time.sleep(settle)
+        yield
+    finally:
+        for proc in spinners:
+            proc.terminate()
+        for proc in spinners:
+            proc.wait()

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:  # PyTorch is imported where a tensor is made, so that the names stay light
+    import torch
 
 
 class OutputSpace(str, Enum):
@@ -125,6 +126,8 @@ class Sample:
 
 def check_map(name: str, tensor: torch.Tensor, channels: int | None = 1) -> None:
     """Raise ``ValueError`` unless ``tensor`` is ``(B, channels, H, W)``."""
+    import torch
+
     if not isinstance(tensor, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
     if tensor.ndim != 4 or (channels is not None and tensor.shape[1] != channels):
@@ -144,6 +147,7 @@ def image_to_tensor(image) -> torch.Tensor:
     """uint8 RGB ``(..., H, W, 3)`` (an image, or a stack of them) → float32 ``(..., 3, H, W)``
     in ``[0, 1]`` (value / 255), a new tensor that shares no memory with ``image``."""
     import numpy as np
+    import torch
 
     array = torch.from_numpy(np.array(image, dtype=np.uint8))
     return array.movedim(-1, -3).float().div_(255.0)
@@ -167,6 +171,7 @@ def sample_from_numpy(
         **extra: further :class:`Sample` fields (``pose``, ``meta``, ...).
     """
     import numpy as np
+    import torch
 
     img = np.asarray(image)
     if img.dtype == np.uint8:

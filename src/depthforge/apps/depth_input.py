@@ -11,9 +11,9 @@ declares); and the camera as an intrinsics JSON file or a horizontal field of vi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from depthforge.data.kitti_calib import (
     find_calibration,
@@ -22,10 +22,12 @@ from depthforge.data.kitti_calib import (
     velodyne_depth_map,
 )
 from depthforge.errors import DataError
-from depthforge.geometry.camera import intrinsics_from_fov
 from depthforge.io import read_depth
 from depthforge.io.structured import load_npy, read_intrinsics
 from depthforge.types import OutputSpace, image_to_tensor
+
+if TYPE_CHECKING:
+    import torch
 
 DEFAULT_FOV = 60.0
 """Horizontal field of view (degrees) assumed when neither ``--fov`` nor ``--intrinsics`` is
@@ -235,5 +237,9 @@ def resolve_intrinsics(
         )
     if intrinsics is not None:
         return read_intrinsics(intrinsics)
+    import torch
+
+    from depthforge.geometry.camera import intrinsics_from_fov
+
     fov = DEFAULT_FOV if fov is None else fov
     return intrinsics_from_fov(width, height, float(fov), dtype=torch.float64).numpy()

@@ -27,9 +27,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from depthforge.apps.depth_input import (
     DEFAULT_FOV,
@@ -39,10 +39,12 @@ from depthforge.apps.depth_input import (
 )
 from depthforge.apps.mesh import DEFAULT_EDGE_RTOL, grid_triangles, vertex_normals_from_faces
 from depthforge.errors import import_extra
-from depthforge.geometry.normals import normals_from_depth
 from depthforge.io import atomic_path, refuse_overwrite
 from depthforge.render.depth import depth_in_metres
 from depthforge.types import OutputSpace
+
+if TYPE_CHECKING:
+    import torch
 
 SUFFIXES = (".ply", ".obj", ".glb")
 CAMERA_FRAME = "camera frame: x right, y down, z forward (OpenCV)"
@@ -184,7 +186,8 @@ def rgbd_to_pointcloud(
     """
     image = np.asarray(image)
     K = np.asarray(K, dtype=np.float64)
-    raw = depth.detach().cpu().numpy() if isinstance(depth, torch.Tensor) else np.asarray(depth)
+    # a tensor (a model's prediction) or an array, told apart without importing PyTorch
+    raw = depth.detach().cpu().numpy() if hasattr(depth, "detach") else np.asarray(depth)
     check_inputs(image, raw, K)
     z, units = depth_in_metres(raw, output_space, scale=scale, allow_unit_scale=allow_unit_scale)
     valid = np.isfinite(z) & (z > 0)
@@ -203,6 +206,10 @@ def rgbd_to_pointcloud(
             faces=None,
             units=units,
         )
+    import torch  # here only: points without normals need no PyTorch (a quick command)
+
+    from depthforge.geometry.normals import normals_from_depth
+
     z = np.where(valid, z, np.float32(0.0)).astype(np.float32)
     h, w = z.shape
     zt = torch.from_numpy(z)[None, None]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from typing import Annotated
 
 import typer
 
@@ -29,17 +30,31 @@ app = typer.Typer(
 )
 
 
+def print_version(value: bool) -> None:
+    """``--version``: print the version and stop."""
+    if value:
+        from depthforge import __version__
+
+        console.print(__version__)
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=print_version, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
     """Monocular depth estimation: data, evaluation, training and RGB-D applications."""
 
 
 @app.command()
 def version() -> None:
     """Print the depthforge version."""
-    from depthforge import __version__
-
-    console.print(__version__)
+    print_version(True)
 
 
 for group in (data, evaluate, training, inference, apps, pretrained):

@@ -17,6 +17,7 @@ from depthforge.cli.common import (
     ModelDirOpt,
     console,
     esc,
+    torch_threads,
 )
 from depthforge.errors import DepthforgeError
 
@@ -61,6 +62,9 @@ def pointcloud(
 ) -> None:
     """A coloured point cloud (or mesh) of a photo and its depth, in the camera frame."""
     from depthforge.apps.pointcloud import pointcloud_command
+
+    if model is not None or mesh or not no_normals:  # points alone from a file: NumPy only
+        torch_threads()
 
     summary = pointcloud_command(
         image,
@@ -111,6 +115,8 @@ def dof(
     A depth file other than .npy needs its --depth-kind (and --depth-scale for png16), as for
     every command."""
     from depthforge.apps.dof import dof_command
+
+    torch_threads()
 
     if (focus is None) == (focus_at is None):
         raise DepthforgeError("give exactly one of --focus and --focus-at")
@@ -181,6 +187,8 @@ def complete(
     """Dense depth from sparse depth (LiDAR, Kinect holes) guided by the image."""
     from depthforge.apps.completion import complete_command
 
+    torch_threads()
+
     summary = complete_command(
         image,
         sparse,
@@ -233,6 +241,8 @@ def parallax(
     """A "3D photo": novel views of IMAGE by depth-based forward warping, as a looping video;
     optionally a stereo pair and an anaglyph."""
     from depthforge.apps.parallax import parallax_command
+
+    torch_threads()
 
     summary = parallax_command(
         image,

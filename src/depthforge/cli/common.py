@@ -140,3 +140,12 @@ DEFAULT_PROTOCOL = {
     "folder": "dense",
 }
 """The protocol ``depthforge eval`` uses when ``--protocol`` is not given."""
+
+
+def torch_threads() -> int:
+    """The thread policy of :mod:`depthforge.threads` for a command that computes with PyTorch:
+    called first in its body (never at start-up: the listing commands import no PyTorch).
+    ``train`` and ``demo`` call it too; a recipe's ``loop.threads`` then pins the run's count."""
+    from depthforge.threads import apply_thread_policy
+
+    return apply_thread_policy()

@@ -20,6 +20,7 @@ from depthforge.cli.common import (
     open_dataset_from_cli,
     progress_bar,
     refuse_to_overwrite,
+    torch_threads,
 )
 from depthforge.errors import DepthforgeError, check_name
 
@@ -50,6 +51,8 @@ def inspect(
     """Counts, image sizes, depth range and percentiles, valid fraction, intrinsics; warns when the
     depth scale or the intrinsics look wrong."""
     from depthforge.data.inspect import inspect_dataset
+
+    torch_threads()
 
     ds = open_dataset_from_cli(dataset, root, split, option)
     if ids:
@@ -95,6 +98,8 @@ def synth(
     """Render the procedural RGB-D world into OUT: images, metric depth, normals, labels, poses,
     optional stereo views, and ordinal pairs in the DIW CSV format."""
     from depthforge.synth import parse_size, write_synth_folder
+
+    torch_threads()
 
     check_name("--kind", kind, ("indoor", "outdoor"))
     try:

@@ -21,6 +21,7 @@ from depthforge.cli.common import (
     open_dataset_from_cli,
     progress_bar,
     refuse_to_overwrite,
+    torch_threads,
 )
 from depthforge.errors import DataError, DepthforgeError, check_name
 
@@ -83,6 +84,8 @@ def eval_(
     from depthforge.eval import evaluate_predictions, render_table
     from depthforge.io import refuse_overwrite
     from depthforge.types import OutputSpace
+
+    torch_threads()
 
     if json_out is not None:
         refuse_overwrite(json_out, overwrite)
@@ -162,6 +165,8 @@ def eval_pose(
     )
     from depthforge.io import refuse_overwrite
 
+    torch_threads()
+
     if (pred is None) == (model is None) or (model is None) != (images is None):
         raise DepthforgeError("give either --pred FILE or --model DIR with --images FOLDER")
     if save_pred is not None:
@@ -198,6 +203,8 @@ def baseline(
 ) -> None:
     """Write the best-constant-depth predictions: the floor every trained model must beat."""
     from depthforge.eval.baselines import best_constant_depth, write_constant_predictions
+
+    torch_threads()
 
     target = open_dataset_from_cli(dataset, root, split, option)
     refuse_to_overwrite(out, overwrite)

@@ -16,6 +16,7 @@ from depthforge.cli.common import (
     esc,
     open_dataset_from_cli,
     progress_bar,
+    torch_threads,
 )
 from depthforge.errors import DepthforgeError
 
@@ -73,6 +74,8 @@ def predict(
     `depthforge eval` scores."""
     from depthforge.apps.predict_jobs import predict_dataset, predict_paths, synthetic_only_note
     from depthforge.models.pretrained.load import resolve_model
+
+    torch_threads()
 
     hw = parse_wh(size)
     if dataset is None and not inputs:
@@ -150,6 +153,8 @@ def export(
     from depthforge.io import refuse_overwrite
     from depthforge.models.export import export_onnx
     from depthforge.models.pretrained.load import resolve_model
+
+    torch_threads()
 
     refuse_overwrite(onnx, overwrite)
     net = resolve_model(model, device=device)

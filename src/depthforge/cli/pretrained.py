@@ -19,6 +19,7 @@ from depthforge.cli.common import (
     open_dataset_from_cli,
     progress_bar,
     refuse_to_overwrite,
+    torch_threads,
 )
 from depthforge.errors import DepthforgeError
 
@@ -86,6 +87,8 @@ def convert(
     from depthforge.models.pretrained.catalog import PRETRAINED
     from depthforge.models.pretrained.load import convert_release, get_record, verify_release
 
+    torch_threads()
+
     if name is not None:
         record = get_record(name)
         if record.release_format != release_format:
@@ -137,6 +140,8 @@ def reproduce(
     from depthforge.apps.predict_jobs import predict_dataset
     from depthforge.eval import evaluate_predictions
     from depthforge.models.pretrained.load import get_record, load_pretrained
+
+    torch_threads()
 
     record = get_record(name)
     paper = next((r for r in record.results if protocol in (None, r.protocol)), None)

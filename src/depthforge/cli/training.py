@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from depthforge.cli.common import console, err_console, esc, refuse_to_overwrite
+from depthforge.cli.common import console, err_console, esc, refuse_to_overwrite, torch_threads
 
 app = typer.Typer()
 
@@ -47,6 +47,8 @@ def train(
     from depthforge.train.resume import training_config
     from depthforge.train.run import build_training, finish_run
     from depthforge.train.trainer import TrainingInterrupted
+
+    torch_threads()
 
     rank, world = init_from_env()
     cfg, origin = training_config(config, overrides or [], resume=resume)
@@ -98,6 +100,8 @@ def demo(
     """The whole toolkit on the synthetic world: render, train a small FCRN, compare with the
     best constant depth, predict held-out frames and write an HTML report."""
     from depthforge.demo import recipe_steps, run_demo
+
+    torch_threads()
 
     refuse_to_overwrite(out, overwrite)
     overrides = [] if steps is None else [f"loop.steps={steps}"]

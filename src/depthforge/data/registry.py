@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from depthforge.data.base import DepthDataset
 from depthforge.errors import UnknownNameError, check_name
+
+if TYPE_CHECKING:  # the names are listed without PyTorch (`depthforge datasets`)
+    from depthforge.data.base import DepthDataset
 
 # name -> "module:Class"; modules import only when the dataset is opened (h5py, scipy, ...).
 DATASETS: dict[str, str] = {

@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
-
-import torch
+from typing import TYPE_CHECKING, Literal
 
 from depthforge.errors import UnknownNameError
+
+if TYPE_CHECKING:  # the table of protocols is read without PyTorch (`depthforge protocols`)
+    import torch
 
 Reduction = Literal["image", "pixel"]
 DEPTH_METRICS = ("abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "silog", "d1", "d2", "d3")
@@ -61,7 +62,7 @@ def depth_valid_mask(
     valid = gt > (0.0 if min_depth is None else max(0.0, min_depth))
     valid &= gt < (math.inf if max_depth is None else max_depth)
     if mask is not None:
-        valid &= mask.to(torch.bool)
+        valid &= mask.bool()
     return valid
 
 
@@ -182,7 +183,7 @@ class Protocol:
         if self.clamp is None:
             return pred
         lo, hi = self.clamp
-        return torch.nan_to_num(pred, nan=lo, posinf=hi, neginf=lo).clamp_(lo, hi)
+        return pred.nan_to_num(nan=lo, posinf=hi, neginf=lo).clamp_(lo, hi)
 
     def settings(self) -> dict[str, object]:
         """Every setting as plain JSON-ready values (recorded in each result)."""

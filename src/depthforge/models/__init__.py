@@ -4,48 +4,40 @@
 >>> model = create_model("fcrn_resnet18")
 """
 
-from depthforge.models.base import DepthModel, ModelConfig
-from depthforge.models.eigen2014 import Eigen2014, Eigen2014Config
-from depthforge.models.eigen2015 import Eigen2015, Eigen2015Config, MultiTaskOutput
-from depthforge.models.export import export_onnx
-from depthforge.models.fcrn import FCRN, FCRNConfig
-from depthforge.models.io import load_model, save_model
-from depthforge.models.monodepth2 import Monodepth2, Monodepth2Config, Monodepth2Output
-from depthforge.models.posenet import PoseNet, PoseNetConfig
-from depthforge.models.predict import Prediction, predict
-from depthforge.models.registry import MODELS, create_model, list_models
-from depthforge.models.resflow import ResFlowNet, ResFlowNetConfig
-from depthforge.models.sparse_to_dense import SparseToDense, SparseToDenseConfig
-from depthforge.models.two_stream import StreamOutputs, TwoStream, TwoStreamConfig
+from depthforge.lazy import lazy_package
 
-__all__ = [
-    "FCRN",
-    "MODELS",
-    "DepthModel",
-    "Eigen2014",
-    "Eigen2014Config",
-    "Eigen2015",
-    "Eigen2015Config",
-    "FCRNConfig",
-    "ModelConfig",
-    "Monodepth2",
-    "Monodepth2Config",
-    "Monodepth2Output",
-    "MultiTaskOutput",
-    "PoseNet",
-    "PoseNetConfig",
-    "Prediction",
-    "ResFlowNet",
-    "ResFlowNetConfig",
-    "SparseToDense",
-    "SparseToDenseConfig",
-    "StreamOutputs",
-    "TwoStream",
-    "TwoStreamConfig",
-    "create_model",
-    "export_onnx",
-    "list_models",
-    "load_model",
-    "predict",
-    "save_model",
-]
+# public name -> the module that defines it, imported on first use (depthforge.lazy)
+_EXPORTS = {
+    "FCRN": "depthforge.models.fcrn",
+    "MODELS": "depthforge.models.registry",
+    "DepthModel": "depthforge.models.base",
+    "Eigen2014": "depthforge.models.eigen2014",
+    "Eigen2014Config": "depthforge.models.eigen2014",
+    "Eigen2015": "depthforge.models.eigen2015",
+    "Eigen2015Config": "depthforge.models.eigen2015",
+    "FCRNConfig": "depthforge.models.fcrn",
+    "ModelConfig": "depthforge.models.base",
+    "Monodepth2": "depthforge.models.monodepth2",
+    "Monodepth2Config": "depthforge.models.monodepth2",
+    "Monodepth2Output": "depthforge.models.monodepth2",
+    "MultiTaskOutput": "depthforge.models.eigen2015",
+    "PoseNet": "depthforge.models.posenet",
+    "PoseNetConfig": "depthforge.models.posenet",
+    "Prediction": "depthforge.models.predict",
+    "ResFlowNet": "depthforge.models.resflow",
+    "ResFlowNetConfig": "depthforge.models.resflow",
+    "SparseToDense": "depthforge.models.sparse_to_dense",
+    "SparseToDenseConfig": "depthforge.models.sparse_to_dense",
+    "StreamOutputs": "depthforge.models.two_stream",
+    "TwoStream": "depthforge.models.two_stream",
+    "TwoStreamConfig": "depthforge.models.two_stream",
+    "create_model": "depthforge.models.registry",
+    "export_onnx": "depthforge.models.export",
+    "list_models": "depthforge.models.registry",
+    "load_model": "depthforge.models.io",
+    "predict": "depthforge.models.predict",
+    "save_model": "depthforge.models.io",
+}
+lazy_package(__name__, _EXPORTS)
+
+__all__ = list(_EXPORTS)
