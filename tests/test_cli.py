@@ -262,3 +262,16 @@ def test_dof_focus_at_a_pixel(monkeypatch, capsys, synth_root, tmp_path):
         "2",
     )
     assert code == 2 and "--fnumber must be > 0" in err
+
+
+def test_help_shows_flags_as_flags_and_paragraphs_unbroken(monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough that rich never wraps these lines
+    code, out, _ = run_cli(monkeypatch, capsys, "synth", "--help")
+    assert code == 0
+    rows = {line.split()[1]: line for line in out.splitlines() if line.startswith("│ ")}
+    for flag in ("--stereo", "--holes", "--overwrite", "--help"):
+        assert "<bool>" not in rows[flag] and "Also render" in rows["--stereo"], rows[flag]
+    assert "<int>" in rows["--scenes"]  # options with a value keep their type
+    code, out, _ = run_cli(monkeypatch, capsys, "dof", "--help")
+    # the docstring's second paragraph breaks after "as for"; the help reads it as one line
+    assert "(and --depth-scale for png16), as for every command." in out

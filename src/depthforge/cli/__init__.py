@@ -10,6 +10,7 @@ exit with 2.
 
 from __future__ import annotations
 
+import inspect
 import sys
 import warnings
 from typing import Annotated
@@ -75,6 +76,23 @@ def print_warning(message, *_args, **_kwargs) -> None:
     err_console.print(f"[yellow]warning:[/] {esc(text)}", highlight=False, soft_wrap=True)
 
 
+def tidy_help(command) -> None:
+    """Make ``command`` (a click command or group, and everything under it) read well in
+    ``--help``: each help paragraph on one logical line (a docstring's line breaks are not the
+    reader's; rich wraps at the terminal's width), and flags shown as flags, without a type."""
+    from typer._click import Context  # typer's own click
+
+    if command.help:
+        paragraphs = inspect.cleandoc(command.help).split("\n\n")
+        command.help = "\n\n".join(" ".join(p.split()) for p in paragraphs)
+    helper = command.get_help_option(Context(command))
+    for param in [*command.params, *([helper] if helper is not None else [])]:
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        tidy_help(sub)
+
+
 def main() -> None:
     """Entry point: run the Typer app; a bad input (DepthforgeError, a library ValueError, a
     usage error, an unreadable or unwritable file) prints one line and exits with status 2."""
@@ -83,7 +101,9 @@ def main() -> None:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = print_warning
-            code = app(standalone_mode=False)
+            command = typer.main.get_command(app)
+            tidy_help(command)
+            code = command(standalone_mode=False)
     except NoArgsIsHelpError as exc:
         exc.show()
         sys.exit(0)
