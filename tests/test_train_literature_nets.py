@@ -48,7 +48,7 @@ def train(model, strategy, batch, lr: float) -> tuple[list[float], dict[str, tor
             gradients = {n: p.grad for n, p in model.named_parameters() if p.requires_grad}
             gradients = {n: None if g is None else g.clone() for n, g in gradients.items()}
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     with torch.no_grad():
         losses.append(float(strategy(model, batch)[0]))
     return losses, gradients
