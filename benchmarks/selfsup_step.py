@@ -207,7 +207,7 @@ class DepthforgeSide:
         loss = self.loss(batch)
         loss.backward()
         self.optimizer.step()
-        return float(loss)
+        return float(loss.detach())
 
 
 def random_batch(batch: int, height: int, width: int, seed: int):
