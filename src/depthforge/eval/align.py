@@ -82,8 +82,7 @@ def check_alignment(
     try:
         space = OutputSpace(space)
     except ValueError:
-        known = ", ".join(s.value for s in OutputSpace)
-        raise ValueError(f"unknown output space {space!r}; known: {known}") from None
+        raise UnknownNameError("output space", space, [s.value for s in OutputSpace]) from None
     allowed = ALLOWED[space]
     if mode not in allowed:
         if not allowed:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from depthforge.errors import OutputSpaceError
+from depthforge.errors import OutputSpaceError, UnknownNameError
 from depthforge.types import OutputSpace, ResizeSpace
 
 ALLOWED_RESIZE: dict[OutputSpace, tuple[ResizeSpace, ...]] = {
@@ -59,8 +59,9 @@ def check_resize_space(
     try:
         how = ResizeSpace(resize_space)
     except ValueError:
-        known = ", ".join(r.value for r in ResizeSpace)
-        raise ValueError(f"unknown resize space {resize_space!r}; known: {known}") from None
+        raise UnknownNameError(
+            "resize space", resize_space, [r.value for r in ResizeSpace]
+        ) from None
     allowed = ALLOWED_RESIZE[space]
     if how not in allowed:
         raise OutputSpaceError(
