@@ -4,6 +4,7 @@ user runs them), and print what the registries hold."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -72,6 +73,18 @@ def test_recipes_lists_the_shipped_recipes_without_torch():
     code, out, imported = run_probe("recipes")
     assert code == 0 and imported == []
     assert [r for r in list_recipes() if r not in out] == []
+
+
+def test_models_lists_architectures_and_pretrained_names_without_torch():
+    from depthforge.models.names import MODEL_NAMES
+    from depthforge.models.pretrained.catalog import PRETRAINED
+
+    code, out, imported = run_probe("models")
+    assert code == 0 and imported == []
+    for name, entry in MODEL_NAMES.items():
+        space = entry.output_space.value if entry.output_space else "no depth"
+        assert re.search(rf"│ {name} +│ {entry.architecture} +│ {space} +│", out), name
+    assert [name for name in PRETRAINED if name not in out] == []
 
 
 @pytest.mark.parametrize("args", [("eval", "--help"), ("annotate", "--help"), ("nonsense",)])

@@ -9,6 +9,7 @@ import torch
 
 from depthforge.errors import DataError
 from depthforge.models import MODELS, FCRNConfig, create_model, list_models, load_model, save_model
+from depthforge.models.names import MODEL_NAMES
 
 
 def test_list_models_names_every_architecture_of_the_issue():
@@ -19,6 +20,18 @@ def test_list_models_names_every_architecture_of_the_issue():
     ):  # fmt: skip
         assert expected in names
     assert names == sorted(MODELS)
+
+
+def test_the_plain_name_table_says_what_each_built_architecture_declares():
+    for name, entry in MODEL_NAMES.items():
+        spec = MODELS[name]
+        assert spec.architecture.__name__ == entry.architecture
+        assert spec.architecture.__module__ == entry.module
+        assert spec.architecture.output_space is entry.output_space, name
+        for field, value in entry.config.items():
+            assert getattr(spec.config, field) == value
+    assert MODELS["fcrn_resnet50_tf"].config.encoder_style == "tf_release"
+    assert MODELS["megadepth_hourglass"].config.input_size == (384, 512)
 
 
 def test_unknown_name_lists_the_known_models():

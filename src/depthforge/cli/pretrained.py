@@ -39,15 +39,15 @@ def paper_numbers(record) -> str:
 def models() -> None:
     """List the architectures (for recipes and `create_model`) and the published pretrained
     models (for --model NAME): paper, training data, output space, licence, size, paper numbers."""
-    from depthforge.models import MODELS
+    from depthforge.models.names import MODEL_NAMES
     from depthforge.models.pretrained.catalog import PRETRAINED, short_citation
 
     arch = Table(title="architectures")
     for column in ("name", "class", "output space"):
         arch.add_column(column)
-    for name, spec in MODELS.items():
-        space = spec.architecture.output_space
-        arch.add_row(name, spec.architecture.__name__, space.value if space else "pose")
+    for name, entry in MODEL_NAMES.items():
+        space = entry.output_space
+        arch.add_row(name, entry.architecture, space.value if space else "no depth")
     console.print(arch)
     table = Table(title="pretrained models (downloaded and converted on first use)")
     for column in ("name", "paper", "training data", "output", "licence", "size", "paper numbers"):

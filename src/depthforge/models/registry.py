@@ -1,26 +1,18 @@
 """Model names → (architecture, frozen config) records; ``create_model(name, **overrides)``.
 
-Adding a variant is one line in ``MODELS``: a name, the architecture class and its config.
+The names are plain data in :mod:`depthforge.models.names` (adding a variant is one line
+there); this module imports their architectures and builds their configs.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from importlib import import_module
 from typing import Any, NamedTuple
 
 from depthforge.errors import UnknownNameError
 from depthforge.models.base import DepthModel, ModelConfig
-from depthforge.models.ddvo import DDVOConfig, DDVODepthNet
-from depthforge.models.eigen2014 import Eigen2014, Eigen2014Config
-from depthforge.models.eigen2015 import Eigen2015, Eigen2015Config
-from depthforge.models.fcrn import FCRN, FCRNConfig
-from depthforge.models.hourglass import DIWHourglass, HourglassConfig, MegaDepthHourglass
-from depthforge.models.monodepth2 import Monodepth2, Monodepth2Config
-from depthforge.models.posenet import PoseNet, PoseNetConfig
-from depthforge.models.resflow import ResFlowNet, ResFlowNetConfig
-from depthforge.models.sfmlearner import SfMLearnerConfig, SfMLearnerDispNet
-from depthforge.models.sparse_to_dense import SparseToDense, SparseToDenseConfig
-from depthforge.models.two_stream import TwoStream, TwoStreamConfig
+from depthforge.models.names import MODEL_NAMES, ModelName
 
 
 class ModelSpec(NamedTuple):
@@ -30,33 +22,13 @@ class ModelSpec(NamedTuple):
     config: ModelConfig
 
 
-MODELS: dict[str, ModelSpec] = {
-    "eigen2014_coarse": ModelSpec(Eigen2014, Eigen2014Config(stage="coarse")),
-    "eigen2014_fine": ModelSpec(Eigen2014, Eigen2014Config(stage="fine", freeze_coarse=True)),
-    "eigen2015_vgg16": ModelSpec(Eigen2015, Eigen2015Config(trunk="vgg16")),
-    "eigen2015_alexnet": ModelSpec(Eigen2015, Eigen2015Config(trunk="alexnet")),
-    "fcrn_resnet50": ModelSpec(FCRN, FCRNConfig(encoder="resnet50")),
-    "fcrn_resnet50_slow": ModelSpec(FCRN, FCRNConfig(encoder="resnet50", upsample="slow")),
-    "fcrn_resnet50_tf": ModelSpec(
-        FCRN, FCRNConfig(padding="tf", encoder_style="tf_release", input_range="raw255")
-    ),
-    "fcrn_resnet34": ModelSpec(FCRN, FCRNConfig(encoder="resnet34")),
-    "fcrn_resnet18": ModelSpec(FCRN, FCRNConfig(encoder="resnet18")),
-    "fcrn_resnet18_slow": ModelSpec(FCRN, FCRNConfig(encoder="resnet18", upsample="slow")),
-    "sparse_to_dense_resnet50": ModelSpec(SparseToDense, SparseToDenseConfig(encoder="resnet50")),
-    "sparse_to_dense_resnet18": ModelSpec(SparseToDense, SparseToDenseConfig(encoder="resnet18")),
-    "two_stream": ModelSpec(TwoStream, TwoStreamConfig()),
-    "two_stream_learned": ModelSpec(TwoStream, TwoStreamConfig(fusion="learned")),
-    "monodepth2_resnet18": ModelSpec(Monodepth2, Monodepth2Config(encoder="resnet18")),
-    "monodepth2_resnet50": ModelSpec(Monodepth2, Monodepth2Config(encoder="resnet50")),
-    "posenet": ModelSpec(PoseNet, PoseNetConfig(num_frames=2)),
-    "posenet_3frames": ModelSpec(PoseNet, PoseNetConfig(num_frames=3)),
-    "resflownet": ModelSpec(ResFlowNet, ResFlowNetConfig()),
-    "diw_hourglass": ModelSpec(DIWHourglass, HourglassConfig()),
-    "megadepth_hourglass": ModelSpec(MegaDepthHourglass, HourglassConfig(input_size=(384, 512))),
-    "sfmlearner_dispnet": ModelSpec(SfMLearnerDispNet, SfMLearnerConfig()),
-    "ddvo_vgg": ModelSpec(DDVODepthNet, DDVOConfig()),
-}
+def model_spec(entry: ModelName) -> ModelSpec:
+    """The architecture class of ``entry`` (its module imported) and its config."""
+    architecture = getattr(import_module(entry.module), entry.architecture)
+    return ModelSpec(architecture, architecture.config_class(**entry.config))
+
+
+MODELS: dict[str, ModelSpec] = {name: model_spec(entry) for name, entry in MODEL_NAMES.items()}
 
 ARCHITECTURES: dict[str, type[DepthModel]] = {
     spec.architecture.__name__: spec.architecture for spec in MODELS.values()
