@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from depthforge.eval.metrics import image_statistics, metrics_from_statistics
+from depthforge.eval.pixel_sums import BLOCK_PIXELS
 
 KEYS = ("abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "silog", "d1", "d2", "d3")
 
@@ -71,7 +72,8 @@ def ulp_neighbours(x: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_wide_depth_range_and_extreme_ratios(dtype):
     rng = np.random.default_rng(0)
-    shape = (3, 1, 70, 600)  # 54-row blocks: a partial block at the bottom
+    rows = BLOCK_PIXELS // 600
+    shape = (3, 1, rows + rows // 2, 600)  # a whole block, then a partial one
     gt = np.exp(rng.uniform(math.log(1e-3), math.log(1e3), shape)).astype(dtype)
     factor = np.exp(rng.normal(0.0, 2.0, shape))  # ratios from 1e-3 to 1e3
     factor[:, :, ::3] = 1.0 + rng.normal(0.0, 1e-6, factor[:, :, ::3].shape)  # near-perfect

@@ -119,7 +119,7 @@ def image_statistics(
     (:func:`~depthforge.eval.protocols.depth_valid_mask`).
 
     Each image is scored in blocks of whole rows by :func:`~depthforge.eval.pixel_sums.batch_sums`
-    (single-threaded NumPy operations on at most 2¹⁵ pixels), and one Python thread per
+    (single-threaded NumPy operations on at most 2¹⁶ pixels), and one Python thread per
     available core (``DEPTHFORGE_THREADS`` when set) scores its share of the images (NumPy
     releases the GIL inside each operation), whatever ``torch.get_num_threads()`` is. Per-op OpenMP parallelism stalls badly
     when other processes hold the cores; independent images do not

@@ -2,7 +2,7 @@
 
 For every image the valid set V (``mask ∧ min_depth < g < max_depth``, caps compared in the
 GT's own precision) is scored in blocks of whole rows of at most :data:`BLOCK_PIXELS` pixels,
-so that the float64 temporaries (eight of 256 KiB) stay in cache. Per block:
+so that the float64 temporaries (eight of 512 KiB) stay in the L2/L3 caches. Per block:
 
 1. in the input precision: the valid mask, the prediction clamp (in the prediction's own
    precision, as monodepth2, BTS and AdaBins clamp their float32 arrays), and the selection that
@@ -22,7 +22,7 @@ smaller ulp, while e carries an error below 1e-15 near the thresholds; so compar
 excluded, as the references' float64 ``max(g/p, p/g) < 1.25 ** k`` does. Inputs in float64 are
 compared through the ratios themselves, as the references do.
 
-Each block costs about thirty single-threaded NumPy operations on 2¹⁵ elements (no per-op
+Each block costs about thirty single-threaded NumPy operations on 2¹⁶ elements (no per-op
 thread pool that could stall on a busy machine) and no Python loop over pixels
 (``benchmarks/eval_speed.py``).
 """
@@ -35,8 +35,10 @@ import numpy as np
 
 # Columns of the sums table, in the order :mod:`depthforge.eval.metrics` names them.
 SUMS = ("count", "abs_rel", "sq_rel", "sq_err", "log_sq", "log_sum", "log_abs", "d1", "d2", "d3")
-BLOCK_PIXELS = 1 << 15
-"""Pixels per block (whole rows): 256 KiB per float64 temporary."""
+BLOCK_PIXELS = 1 << 16
+"""Pixels per block (whole rows): 512 KiB per float64 temporary. Measured on the 2-core
+machine (``benchmarks/eval_speed.py``): 2¹⁶ costs 5–10 % less than 2¹⁵ per pixel; smaller
+blocks pay more Python per pixel, larger ones spill the caches."""
 DELTA_BASE = 1.25
 # |e| thresholds of the δ test for float32 inputs (module docstring): ties at exactly 1.25^k
 # fall on the not-hit side, every other float32 ratio is ≥ 2⁻³¹ (relative) from them.
@@ -117,8 +119,8 @@ def _float64_sums(pred, g, valid, count, buf) -> np.ndarray:
     np.log1p(q, out=e)  # e = ln p − ln g
     np.abs(q, out=abs_q)
     np.multiply(q, d, out=qd)  # (g − p)²/g
-    np.multiply(d, d, out=d2)
-    np.multiply(e, e, out=e2)
+    np.square(d, out=d2)
+    np.square(e, out=e2)
     np.abs(e, out=abs_e)
     sums = np.add.reduce(f64[2:], axis=1)
     hits = _delta_hits(pred, g, valid, abs_e, count, buf)
