@@ -14,11 +14,15 @@ millimetres, and its K as JSON. Processes timed (wall clock of the subprocess):
 * the Open3D script: ``o3d.io.read_image`` ×2, ``RGBDImage.create_from_color_and_depth``
   (``depth_scale=1000``, no truncation), ``PointCloud.create_from_rgbd_image``,
   ``o3d.io.write_point_cloud`` (binary PLY), i.e. points and colours;
+* the Open3D script with normals, in its tensor API (the same method as depthforge's: normals
+  of neighbour differences on the pixel grid): ``o3d.t.io.read_image`` ×2, depth to metres,
+  ``create_vertex_map``, ``create_normal_map``, the valid pixels gathered into a
+  ``t.geometry.PointCloud`` with colours and normals, ``o3d.t.io.write_point_cloud``;
 * peers: ``python -c pass`` and ``python -c "import open3d"``.
 
-Before timing, the vertex counts of the two PLYs are compared (equal, or the script fails).
-The runs alternate, one warm-up each; medians of ``--repeats`` and the ratios to the Open3D
-script (issue goal: the command within 1.5×) are printed with the load.
+Before timing, the vertex counts of the PLYs are compared (equal, or the script fails). The runs
+alternate, one warm-up each; medians of ``--repeats`` and the ratios to the Open3D script that
+does the same job (issue goal: the command within 1.5×) are printed with the load.
 """
 
 from __future__ import annotations
@@ -53,6 +57,22 @@ cloud = o3d.geometry.PointCloud.create_from_rgbd_image(rgbd, camera)
 o3d.io.write_point_cloud(out, cloud)
 """
 
+OPEN3D_NORMALS_SCRIPT = """
+import json, sys
+import open3d as o3d
+rgb_path, depth_path, k_path, out = sys.argv[1:]
+K = o3d.core.Tensor(json.load(open(k_path))["K"])
+color = o3d.t.io.read_image(rgb_path)
+depth = o3d.t.io.read_image(depth_path).to(o3d.core.float32, scale=1.0 / 1000.0)
+vertices = depth.create_vertex_map(K, 0.0)
+normals = vertices.create_normal_map(0.0)
+valid = depth.as_tensor().reshape((-1,)) > 0
+cloud = o3d.t.geometry.PointCloud(vertices.as_tensor().reshape((-1, 3))[valid])
+cloud.point.colors = color.as_tensor().reshape((-1, 3))[valid]
+cloud.point.normals = normals.as_tensor().reshape((-1, 3))[valid]
+o3d.t.io.write_point_cloud(out, cloud)
+"""
+
 
 def vertex_count(path: Path) -> int:
     """``element vertex N`` of a PLY header."""
@@ -80,14 +100,39 @@ def main() -> None:
         runs = {
             "python -c pass": ["-c", "pass"],
             'python -c "import open3d"': ["-c", "import open3d"],
-            "Open3D script": ["-c", OPEN3D_SCRIPT, tmp / "rgb.png", tmp / "depth.png",
-                              tmp / "K.json", tmp / "o3d.ply"],  # fmt: skip
+            "Open3D script": [
+                "-c",
+                OPEN3D_SCRIPT,
+                tmp / "rgb.png",
+                tmp / "depth.png",
+                tmp / "K.json",
+                tmp / "o3d.ply",
+            ],  # fmt: skip
+            "Open3D script with normals": [
+                "-c",
+                OPEN3D_NORMALS_SCRIPT,
+                tmp / "rgb.png",
+                tmp / "depth.png",
+                tmp / "K.json",
+                tmp / "o3dn.ply",
+            ],
             "depthforge pointcloud --no-normals": [
-                "-m", "depthforge", "pointcloud", *inputs, "--out", tmp / "df.ply",
-                "--no-normals", "--overwrite",
+                "-m",
+                "depthforge",
+                "pointcloud",
+                *inputs,
+                "--out",
+                tmp / "df.ply",
+                "--no-normals",
+                "--overwrite",
             ],  # fmt: skip
             "depthforge pointcloud (normals)": [
-                "-m", "depthforge", "pointcloud", *inputs, "--out", tmp / "dfn.ply",
+                "-m",
+                "depthforge",
+                "pointcloud",
+                *inputs,
+                "--out",
+                tmp / "dfn.ply",
                 "--overwrite",
             ],  # fmt: skip
         }
@@ -98,17 +143,21 @@ def main() -> None:
 
         for argv in runs.values():
             run(argv)
-        ours, theirs = vertex_count(tmp / "df.ply"), vertex_count(tmp / "o3d.ply")
-        if ours != theirs:
-            raise SystemExit(f"different clouds: {ours} points vs Open3D's {theirs}")
+        counts = {
+            name: vertex_count(tmp / name) for name in ("df.ply", "dfn.ply", "o3d.ply", "o3dn.ply")
+        }
+        ours = counts["df.ply"]
+        if len(set(counts.values())) != 1:
+            raise SystemExit(f"different clouds: {counts}")
         print(f"{os.cpu_count()} CPUs, load before {os.getloadavg()}; {ours} points in both")
         times = median_seconds_interleaved([lambda a=a: run(a) for a in runs.values()],
                                            args.repeats)  # fmt: skip
-        reference = times[list(runs).index("Open3D script")]
-        print("| process | median s | / Open3D script |")
-        print("|---|---:|---:|")
+        plain = times[list(runs).index("Open3D script")]
+        with_normals = times[list(runs).index("Open3D script with normals")]
+        print("| process | median s | / Open3D script | / Open3D script with normals |")
+        print("|---|---:|---:|---:|")
         for name, t in zip(runs, times, strict=True):
-            print(f"| `{name}` | {t:.3f} | {t / reference:.2f} |")
+            print(f"| `{name}` | {t:.3f} | {t / plain:.2f} | {t / with_normals:.2f} |")
         print(f"load after {os.getloadavg()}")
 
 

@@ -93,7 +93,9 @@ def test_help_of_commands_and_usage_errors_import_no_torch(args):
     assert code in (0, 2) and imported == []
 
 
-def test_pointcloud_without_normals_from_a_depth_file_imports_no_torch(tmp_path):
+@pytest.mark.parametrize("normals", [False, True])
+def test_pointcloud_from_a_depth_file_imports_no_torch(tmp_path, normals):
+    """Points, normals (the default) from a depth file with K: NumPy only."""
     import json
 
     import numpy as np
@@ -107,8 +109,28 @@ def test_pointcloud_without_normals_from_a_depth_file_imports_no_torch(tmp_path)
     (tmp_path / "K.json").write_text(json.dumps({"fx": 4.0, "fy": 4.0, "cx": 3.5, "cy": 2.5}))
     out = tmp_path / "cloud.ply"
     args = ["pointcloud", str(tmp_path / "rgb.png"), "--depth", str(tmp_path / "depth.npy")]
-    args += ["--intrinsics", str(tmp_path / "K.json"), "--out", str(out), "--no-normals"]
-    code, stdout, imported = run_probe(*args)
+    args += ["--intrinsics", str(tmp_path / "K.json"), "--out", str(out)]
+    code, stdout, imported = run_probe(*args, *([] if normals else ["--no-normals"]))
     assert code == 0 and imported == [] and "47 points" in stdout
-    header = out.read_bytes().split(b"end_header")[0]
-    assert b"element vertex 47" in header and b"nx" not in header
+    header, body = out.read_bytes().split(b"end_header\n")
+    assert b"element vertex 47" in header and (b"nx" in header) == normals
+    if normals:  # a fronto-parallel plane: (0, 0, −1) inside, 0 on the border and by the hole
+        record = np.dtype([("xyz", "<f4", 3), ("n", "<f4", 3), ("rgb", "u1", 3)])
+        n = np.frombuffer(body, record)["n"]
+        inside = [v * 8 + u - 1 for v in range(1, 5) for u in range(1, 7) if (v, u) != (1, 1)]
+        assert np.array_equal(n[inside], np.tile([0.0, 0.0, -1.0], (len(inside), 1)))
+        assert (n[[0, 1, 6, 7]] == 0).all()  # border pixels of the first row (index = pixel − 1)
+
+
+@pytest.mark.parametrize("extra", [(), ("--mesh",)])
+def test_pointcloud_with_the_default_fov_and_meshes_import_no_torch(tmp_path, extra):
+    import numpy as np
+    from PIL import Image
+
+    Image.fromarray(np.zeros((6, 8, 3), np.uint8)).save(tmp_path / "rgb.png")
+    np.save(tmp_path / "depth.npy", np.full((6, 8), 2.0, np.float32))
+    out = tmp_path / ("mesh.ply" if extra else "cloud.ply")
+    args = ["pointcloud", str(tmp_path / "rgb.png"), "--depth", str(tmp_path / "depth.npy")]
+    code, stdout, imported = run_probe(*args, "--out", str(out), *extra)
+    assert code == 0 and imported == [], stdout
+    assert ("70 triangles" in stdout) if extra else ("48 points" in stdout)

@@ -1,8 +1,8 @@
 """Packages whose public names are imported on first use.
 
-``depthforge.data``, ``.eval``, ``.models`` and ``.train`` export their public functions from
-``__init__``; importing those eagerly would import PyTorch with any of their modules, even a
-table of names (``depthforge datasets`` and ``protocols`` list names and need no tensor). A
+``depthforge.data``, ``.eval``, ``.geometry``, ``.models`` and ``.train`` export their public
+functions from ``__init__``; importing those eagerly would import PyTorch with any of their
+modules, even a table of names (``depthforge datasets`` and ``protocols`` list names and need no tensor). A
 package made lazy with :func:`lazy_package` imports the submodule that defines a name the first
 time the name is read, and behaves as the eager ``__init__`` did otherwise.
 """

@@ -22,6 +22,7 @@ from depthforge.data.kitti_calib import (
     velodyne_depth_map,
 )
 from depthforge.errors import DataError
+from depthforge.geometry.pinhole import fov_intrinsics
 from depthforge.io import read_depth
 from depthforge.io.structured import load_npy, read_intrinsics
 from depthforge.types import OutputSpace, image_to_tensor
@@ -225,7 +226,7 @@ def resolve_intrinsics(
         intrinsics: a JSON file ``{"K": [[fx, 0, cx], [0, fy, cy], [0, 0, 1]]}`` or
             ``{"fx", "fy", "cx", "cy"}`` (:func:`depthforge.io.structured.read_intrinsics`).
         fov: horizontal field of view in degrees
-            (:func:`depthforge.geometry.camera.intrinsics_from_fov`: square pixels, centred).
+            (:func:`depthforge.geometry.pinhole.fov_intrinsics`: square pixels, centred).
 
     Raises:
         DataError: an unreadable file or one without K. ValueError: both given.
@@ -237,9 +238,4 @@ def resolve_intrinsics(
         )
     if intrinsics is not None:
         return read_intrinsics(intrinsics)
-    import torch
-
-    from depthforge.geometry.camera import intrinsics_from_fov
-
-    fov = DEFAULT_FOV if fov is None else fov
-    return intrinsics_from_fov(width, height, float(fov), dtype=torch.float64).numpy()
+    return fov_intrinsics(width, height, float(DEFAULT_FOV if fov is None else fov))

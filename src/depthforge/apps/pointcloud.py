@@ -4,7 +4,8 @@ Every valid pixel ``(u, v)`` with depth ``z`` becomes the camera-frame point
 ``X = z · K⁻¹ [u, v, 1]ᵀ``, i.e. ``x = (u − cx) z / fx``, ``y = (v − cy) z / fy`` (pinhole model,
 Hartley & Zisserman 2004, Eq. 6.5, computed in closed form by :func:`lift_pixels`; ``K`` must be
 a pinhole matrix), coloured by its pixel and carrying the normal of
-:func:`depthforge.geometry.normals.normals_from_depth` (``(0, 0, 0)`` where that normal is
+:func:`depthforge.geometry.grid_normals.normal_map` (the method of
+:func:`~depthforge.geometry.normals.normals_from_depth`, in NumPy; ``(0, 0, 0)`` where that normal is
 undefined: the image border, next to holes, across discontinuities) unless ``normals=False``
 (the points alone). Pixels without depth
 (``0``, negative, NaN, inf) are dropped, never written as points at the camera centre.
@@ -39,6 +40,8 @@ from depthforge.apps.depth_input import (
 )
 from depthforge.apps.mesh import DEFAULT_EDGE_RTOL, grid_triangles, vertex_normals_from_faces
 from depthforge.errors import import_extra
+from depthforge.geometry.grid_normals import DEFAULT_TOLERANCE, normal_map
+from depthforge.geometry.pinhole import pinhole_rays
 from depthforge.io import atomic_path, refuse_overwrite
 from depthforge.render.depth import depth_in_metres
 from depthforge.types import OutputSpace
@@ -110,7 +113,8 @@ def lift_pixels(z: np.ndarray, K: np.ndarray, pixels: np.ndarray) -> np.ndarray:
     """Closed-form back-projection of the pixels ``pixels`` of a depth map (no normals).
 
     ``X = z · K⁻¹ [u, v, 1]ᵀ`` (Hartley & Zisserman 2004, Eq. 6.5) with the rays ``K⁻¹ [u, v, 1]ᵀ``
-    evaluated once per row and column: for the pinhole ``K`` (``K[2] = [0, 0, 1]``, any skew)
+    evaluated once per row and column (:func:`~depthforge.geometry.grid_normals.pinhole_rays`):
+    for the pinhole ``K`` (``K[2] = [0, 0, 1]``, any skew)
     ``x = (a·u + b·v + c) z`` and ``y = (d·v + e) z`` with ``a..e`` the entries of ``K⁻¹``,
     i.e. ``x = (u − cx) z / fx`` and ``y = (v − cy) z / fy`` without skew.
 
@@ -128,10 +132,7 @@ def lift_pixels(z: np.ndarray, K: np.ndarray, pixels: np.ndarray) -> np.ndarray:
         [[-1.0, -1.0, 2.0], [1.0, 0.0, 2.0]]
     """
     h, w = z.shape
-    inverse = np.linalg.inv(K)
-    column = (inverse[0, 0] * np.arange(w)).astype(np.float32)  # (W,) a·u
-    row_x = (inverse[0, 1] * np.arange(h) + inverse[0, 2]).astype(np.float32)  # (H,) b·v + c
-    row_y = (inverse[1, 1] * np.arange(h) + inverse[1, 2]).astype(np.float32)  # (H,) d·v + e
+    column, row_x, row_y = pinhole_rays(K, h, w)
     v, u = np.divmod(pixels, w)
     depth = np.take(z.reshape(-1), pixels)
     points = np.empty((len(pixels), 3), np.float32)
@@ -151,7 +152,7 @@ def rgbd_to_pointcloud(
     allow_unit_scale: bool = False,
     mesh: bool = False,
     edge_rtol: float = DEFAULT_EDGE_RTOL,
-    normal_tolerance: float = 0.02,
+    normal_tolerance: float = DEFAULT_TOLERANCE,
     normals: bool = True,
 ) -> PointCloud:
     """Lift an RGB-D frame to a coloured point cloud (or mesh) with normals (module docstring).
@@ -167,7 +168,7 @@ def rgbd_to_pointcloud(
         mesh: also triangulate the pixel grid (:func:`depthforge.apps.mesh.grid_triangles`);
             the mesh then holds only the vertices of its kept triangles.
         edge_rtol: the discontinuity test of the mesh, ``max z / min z < 1 + edge_rtol``.
-        normal_tolerance: ``tolerance`` of :func:`normals_from_depth`.
+        normal_tolerance: ``tolerance`` of :func:`~depthforge.geometry.grid_normals.normal_map`.
         normals: estimate the normals of a point cloud; ``False`` lifts the points alone
             (:func:`lift_pixels`, several times faster) and leaves ``normals`` ``None``. A mesh
             always carries normals.
@@ -206,20 +207,11 @@ def rgbd_to_pointcloud(
             faces=None,
             units=units,
         )
-    import torch  # here only: points without normals need no PyTorch (a quick command)
-
-    from depthforge.geometry.normals import normals_from_depth
-
     z = np.where(valid, z, np.float32(0.0)).astype(np.float32)
     h, w = z.shape
-    zt = torch.from_numpy(z)[None, None]
-    Kt = torch.from_numpy(K).float()
     if h >= 3 and w >= 3:
-        n, n_ok = normals_from_depth(
-            zt, Kt, torch.from_numpy(valid)[None, None], tolerance=normal_tolerance
-        )
-        normals = n[0].permute(1, 2, 0).reshape(-1, 3).numpy()  # (H·W, 3)
-        normal_ok = n_ok[0, 0].reshape(-1).numpy()
+        normals, normal_ok = normal_map(z, K, valid, tolerance=normal_tolerance)
+        normals, normal_ok = normals.reshape(-1, 3), normal_ok.reshape(-1)  # (H·W, 3), (H·W,)
     else:
         normals = np.zeros((h * w, 3), np.float32)
         normal_ok = np.zeros(h * w, bool)
@@ -395,7 +387,7 @@ def write_pointcloud(
     allow_unit_scale: bool = False,
     mesh: bool = False,
     edge_rtol: float = DEFAULT_EDGE_RTOL,
-    normal_tolerance: float = 0.02,
+    normal_tolerance: float = DEFAULT_TOLERANCE,
     normals: bool = True,
 ) -> PointCloud:
     """Lift an RGB-D frame (:func:`rgbd_to_pointcloud`) and write it by suffix (.ply/.obj/.glb).

@@ -63,7 +63,7 @@ def pointcloud(
     """A coloured point cloud (or mesh) of a photo and its depth, in the camera frame."""
     from depthforge.apps.pointcloud import pointcloud_command
 
-    if model is not None or mesh or not no_normals:  # points alone from a file: NumPy only
+    if model is not None:  # points, normals and meshes from a depth file: NumPy only
         torch_threads()
 
     summary = pointcloud_command(

@@ -1,50 +1,33 @@
 """Cameras, back-projection, projection, warping, normals, gradients, the fusion solver and
 direct pose refinement."""
 
-from depthforge.geometry.camera import (
-    backproject,
-    crop_intrinsics,
-    flip_intrinsics,
-    intrinsics_from_fov,
-    pixel_grid,
-    project,
-    scale_intrinsics,
-)
-from depthforge.geometry.direct import refine_pose
-from depthforge.geometry.fusion import (
-    DepthGradientFusion,
-    fuse_depth_gradients,
-    fuse_depth_gradients_robust,
-)
-from depthforge.geometry.normals import normals_from_depth
-from depthforge.geometry.se3 import axis_angle_to_matrix, pose_vec_to_matrix, se3_exp
-from depthforge.geometry.warp import (
-    pixels_to_grid,
-    reproject,
-    sample_image,
-    synthesize_view,
-    warp_by_disparity,
-)
+from depthforge.lazy import lazy_package
 
-__all__ = [
-    "DepthGradientFusion",
-    "axis_angle_to_matrix",
-    "fuse_depth_gradients",
-    "fuse_depth_gradients_robust",
-    "pose_vec_to_matrix",
-    "refine_pose",
-    "se3_exp",
-    "backproject",
-    "crop_intrinsics",
-    "flip_intrinsics",
-    "intrinsics_from_fov",
-    "normals_from_depth",
-    "pixel_grid",
-    "pixels_to_grid",
-    "reproject",
-    "sample_image",
-    "synthesize_view",
-    "warp_by_disparity",
-    "project",
-    "scale_intrinsics",
-]
+# public name -> the module that defines it, imported on first use (depthforge.lazy): the
+# NumPy parts (grid_normals) are then importable without PyTorch
+_EXPORTS = {
+    "axis_angle_to_matrix": "depthforge.geometry.se3",
+    "backproject": "depthforge.geometry.camera",
+    "crop_intrinsics": "depthforge.geometry.camera",
+    "DepthGradientFusion": "depthforge.geometry.fusion",
+    "flip_intrinsics": "depthforge.geometry.camera",
+    "fuse_depth_gradients": "depthforge.geometry.fusion",
+    "fuse_depth_gradients_robust": "depthforge.geometry.fusion",
+    "intrinsics_from_fov": "depthforge.geometry.camera",
+    "normal_map": "depthforge.geometry.grid_normals",
+    "normals_from_depth": "depthforge.geometry.normals",
+    "pixel_grid": "depthforge.geometry.camera",
+    "pixels_to_grid": "depthforge.geometry.warp",
+    "pose_vec_to_matrix": "depthforge.geometry.se3",
+    "project": "depthforge.geometry.camera",
+    "refine_pose": "depthforge.geometry.direct",
+    "reproject": "depthforge.geometry.warp",
+    "sample_image": "depthforge.geometry.warp",
+    "scale_intrinsics": "depthforge.geometry.camera",
+    "se3_exp": "depthforge.geometry.se3",
+    "synthesize_view": "depthforge.geometry.warp",
+    "warp_by_disparity": "depthforge.geometry.warp",
+}
+lazy_package(__name__, _EXPORTS)
+
+__all__ = list(_EXPORTS)

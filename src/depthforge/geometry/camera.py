@@ -6,9 +6,9 @@ frame is x right, y down, z forward; depth is z-depth (not ray length) in metres
 
 from __future__ import annotations
 
-import math
-
 import torch
+
+from depthforge.geometry.pinhole import fov_intrinsics
 
 PROJECTION_EPS = 1e-7
 """Lower bound on ``z`` in the projection's division (points behind the camera get huge pixels)."""
@@ -17,21 +17,14 @@ PROJECTION_EPS = 1e-7
 def intrinsics_from_fov(
     width: int, height: int, fov_x_deg: float, *, dtype: torch.dtype = torch.float32
 ) -> torch.Tensor:
-    """``(3, 3)`` K for a ``width`` × ``height`` image with horizontal field of view ``fov_x_deg``.
-
-    Square pixels, principal point at the image centre ``((W − 1)/2, (H − 1)/2)`` under the
-    integer-pixel-centre convention.
+    """``(3, 3)`` K for a ``width`` × ``height`` image with horizontal field of view ``fov_x_deg``:
+    :func:`depthforge.geometry.pinhole.fov_intrinsics` as a tensor of ``dtype``.
 
     Example:
         >>> intrinsics_from_fov(640, 480, 90.0)[0, 0].item()
         320.0
     """
-    if not 0.0 < fov_x_deg < 180.0:
-        raise ValueError(f"field of view must be in (0, 180) degrees, got {fov_x_deg}")
-    f = 0.5 * width / math.tan(math.radians(fov_x_deg) / 2.0)
-    return torch.tensor(
-        [[f, 0.0, (width - 1) / 2.0], [0.0, f, (height - 1) / 2.0], [0.0, 0.0, 1.0]], dtype=dtype
-    )
+    return torch.as_tensor(fov_intrinsics(width, height, fov_x_deg), dtype=dtype)
 
 
 def pixel_grid(

@@ -19,14 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from depthforge.geometry.camera import backproject
-
-
-def cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``a × b`` over dim 1 of ``(B, 3, H, W)`` tensors, component by component: on strided
-    views (neighbour differences) 9× faster on the CPU than ``torch.cross``."""
-    a0, a1, a2 = a.unbind(1)
-    b0, b1, b2 = b.unbind(1)
-    return torch.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], dim=1)
+from depthforge.geometry.grid_normals import DEFAULT_EPS, DEFAULT_TOLERANCE, interior_normals
 
 
 def normals_from_depth(
@@ -34,8 +27,8 @@ def normals_from_depth(
     K: torch.Tensor,
     mask: torch.Tensor | None = None,
     *,
-    tolerance: float = 0.02,
-    eps: float = 1e-12,
+    tolerance: float = DEFAULT_TOLERANCE,
+    eps: float = DEFAULT_EPS,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Unit normals of the surface seen in ``depth``.
 
@@ -71,21 +64,8 @@ def normals_from_depth(
     mask = mask.bool() & (depth > 0)
 
     points = backproject(depth, K)  # (B, 3, H, W)
-    du = points[:, :, 1:-1, 2:] - points[:, :, 1:-1, :-2]
-    dv = points[:, :, 2:, 1:-1] - points[:, :, :-2, 1:-1]
-    normal = cross(dv, du)
-    # x / max(|x|, eps) as F.normalize computes it, but one fused pass (20× faster on the CPU)
-    normal = normal * torch.rsqrt((normal * normal).sum(1, keepdim=True).clamp_min(eps * eps))
-
-    centre = mask[:, :, 1:-1, 1:-1]
-    valid = centre & mask[:, :, 1:-1, 2:] & mask[:, :, 1:-1, :-2]
-    valid = valid & mask[:, :, 2:, 1:-1] & mask[:, :, :-2, 1:-1]
-    inverse = torch.where(mask, 1.0 / torch.where(mask, depth, torch.ones_like(depth)), 0.0)
-    inv_c = inverse[:, :, 1:-1, 1:-1]
-    second_u = inverse[:, :, 1:-1, 2:] - 2.0 * inv_c + inverse[:, :, 1:-1, :-2]
-    second_v = inverse[:, :, 2:, 1:-1] - 2.0 * inv_c + inverse[:, :, :-2, 1:-1]
-    limit = tolerance * inv_c
-    valid = valid & (second_u.abs() <= limit) & (second_v.abs() <= limit)
-
-    normal = torch.where(valid, normal, torch.zeros_like(normal))
+    normal, valid = interior_normals(
+        points.unbind(1), depth[:, 0], mask[:, 0], tolerance=tolerance, eps=eps, where=torch.where
+    )
+    normal, valid = torch.stack(normal, dim=1), valid[:, None]
     return F.pad(normal, (1, 1, 1, 1)), F.pad(valid, (1, 1, 1, 1), value=False)
