@@ -156,3 +156,25 @@ def test_preparation_draws_nothing_from_the_global_generator():
     state = torch.random.get_rng_state()
     prepare_for_inference(model)
     assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_pointwise_convolutions_run_dilated_with_the_same_arithmetic():
+    model = small("diw_hourglass")
+    prepared = prepare_for_inference(model)
+    before = dict(model.named_modules())
+    dilated = [
+        name
+        for name, m in prepared.named_modules()
+        if isinstance(m, nn.Conv2d) and m.dilation == (2, 2)
+    ]
+    pointwise = [
+        name
+        for name, m in before.items()
+        if isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1) and m.stride == (1, 1)
+    ]
+    assert dilated == pointwise and len(pointwise) > 50
+    conv = prepared.get_submodule(dilated[0])
+    x = torch.rand(2, conv.in_channels, 5, 7, generator=torch.Generator().manual_seed(1))
+    x = to_inference_layout(x)
+    by_hand = torch.einsum("oi,bihw->bohw", conv.weight[:, :, 0, 0], x) + conv.bias[:, None, None]
+    assert torch.allclose(conv(x), by_hand, atol=1e-5, rtol=1e-5)
