@@ -24,6 +24,8 @@ DEFAULT_TOLERANCE = 0.02
 """Accepted second difference of inverse depth, relative to ``1/z``."""
 DEFAULT_EPS = 1e-12
 """Lower bound on the cross product's norm when normalising."""
+BAND_ROWS = 32
+"""Rows of the pixel grid :func:`normal_map` processes at a time."""
 
 
 def interior_normals(
@@ -114,11 +116,18 @@ def normal_map(
     else:
         mask = mask.astype(bool, copy=False) & valid_depth
     column, row_x, row_y = pinhole_rays(K, height, width, depth.dtype)
-    points = ((column + row_x[:, None]) * depth, row_y[:, None] * depth, depth)
-    unit, valid = interior_normals(
-        points, depth, mask, tolerance=tolerance, eps=eps, where=np.where
-    )
     normals = np.zeros((height, width, 3), depth.dtype)
-    for axis, component in enumerate(unit):
-        normals[1:-1, 1:-1, axis] = component
-    return normals, np.pad(valid, 1)
+    valid = np.zeros((height, width), bool)
+    # bands of rows (each with a row of context above and below): the temporaries stay in the
+    # cache instead of being faulted in from the system at every call
+    for top in range(0, height - 2, BAND_ROWS):
+        rows = slice(top, min(top + BAND_ROWS, height - 2) + 2)
+        z = depth[rows]
+        points = ((column + row_x[rows, None]) * z, row_y[rows, None] * z, z)
+        unit, band_valid = interior_normals(
+            points, z, mask[rows], tolerance=tolerance, eps=eps, where=np.where
+        )
+        inner = slice(top + 1, rows.stop - 1)
+        normals[inner, 1:-1] = np.stack(unit, axis=-1)
+        valid[inner, 1:-1] = band_valid
+    return normals, valid
