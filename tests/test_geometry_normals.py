@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from depthforge.geometry import grid_normals
 from depthforge.geometry.grid_normals import normal_map
 from depthforge.geometry.normals import normals_from_depth
 
@@ -195,7 +196,9 @@ def test_mask_of_the_wrong_shape_is_refused():
         normals_from_depth(torch.ones(1, 1, 5, 5), K, torch.ones(1, 1, 4, 5, dtype=torch.bool))
 
 
-def test_numpy_and_torch_forms_agree_on_a_scene_with_holes_steps_and_slopes():
+@pytest.mark.parametrize("band_rows", [32, 5, 1])  # one band; seams between bands
+def test_numpy_and_torch_forms_agree_on_a_scene_with_holes_steps_and_slopes(band_rows, monkeypatch):
+    monkeypatch.setattr(grid_normals, "BAND_ROWS", band_rows)
     gen = torch.Generator().manual_seed(5)
     v, u = torch.meshgrid(torch.arange(H), torch.arange(W), indexing="ij")
     depth = 2.0 + 0.05 * u + 0.02 * v  # a slanted plane in depth (curved in space)
