@@ -170,7 +170,8 @@ def rgbd_to_pointcloud(
         edge_rtol: the discontinuity test of the mesh, ``max z / min z < 1 + edge_rtol``.
         normal_tolerance: ``tolerance`` of :func:`~depthforge.geometry.grid_normals.normal_map`.
         normals: estimate the normals of a point cloud; ``False`` lifts the points alone
-            (:func:`lift_pixels`, several times faster) and leaves ``normals`` ``None``. A mesh
+            (:func:`lift_pixels`: 8 ms against 21 ms with normals at 640×480,
+            ``benchmarks/pointcloud_vs_open3d.py``) and leaves ``normals`` ``None``. A mesh
             always carries normals.
 
     Returns:

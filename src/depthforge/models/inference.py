@@ -18,8 +18,9 @@
 4. every stride-1 1×1 convolution given a dilation of 2, which leaves a 1×1 kernel's arithmetic
    unchanged (``y = W x + b`` per pixel, same output size): PyTorch sends 1×1 convolutions of
    fewer than 16 images on one thread to its own GEMM path, which copies channels_last input
-   to NCHW and back; a dilated convolution goes to oneDNN, 10–40 % faster on the maps of the
-   hourglass and ResNet-50 bottlenecks at batch 1 (measured on the 2-core machine).
+   to NCHW and back; a dilated convolution goes to oneDNN. At batch 1 on one thread this took
+   ``diw_hourglass`` from 1071 to 1019 ms and ``fcrn_resnet50`` from 456 to 441 ms
+   (``benchmarks/inference_vs_onnxruntime.py``, before and after, ``benchmarks/RESULTS.md``).
 
 Which convolution feeds which BatchNorm is found by running the model once at
 ``config.input_size`` with hooks on its convolutions and BatchNorms and a
