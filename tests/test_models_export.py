@@ -76,3 +76,27 @@ def test_two_stream_exports_both_fusions(tmp_path, fusion, dynamic):
 def test_pose_network_is_refused(tmp_path):
     with pytest.raises(ValueError, match="does not predict depth"):
         export_onnx(create_model("posenet"), tmp_path / "pose.onnx")
+
+
+def test_depth_completion_exports_images_and_sparse_depth(tmp_path):
+    torch.manual_seed(0)
+    model = create_model("sparse_to_dense_resnet18", input_size=(64, 96)).eval()
+    assert model.takes_sparse
+    path = export_onnx(model, tmp_path / "s2d.onnx")
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["images", "sparse"]
+    meta = session.get_modelmeta().custom_metadata_map
+    assert "sparse: float32 (batch, 1, height, width)" in meta["input"]
+    gen = torch.Generator().manual_seed(1)
+    for batch, (h, w) in [(1, (64, 96)), (2, (96, 128))]:
+        images = torch.rand(batch, 3, h, w, generator=gen)
+        depth = 1.0 + 4.0 * torch.rand(batch, 1, h, w, generator=gen)
+        sparse = torch.where(torch.rand(batch, 1, h, w, generator=gen) < 0.02, depth, 0.0)
+        with torch.no_grad():
+            eager = model(images, sparse)
+        feed = {"images": images.numpy(), "sparse": sparse.numpy()}
+        assert_relative_parity(session.run(["depth"], feed)[0], eager)
+        with torch.no_grad():  # the sparse input is used: without samples the output changes
+            assert not torch.allclose(model(images, torch.zeros_like(sparse)), eager)
+    with pytest.raises(ValueError, match="takes sparse depth.*export without it"):
+        export_onnx(model, tmp_path / "resized.onnx", resize_in_graph=True)

@@ -7,7 +7,8 @@ or ONNX Runtime's ``session.get_modelmeta().custom_metadata_map``). Every value 
 * ``depthforge_version``, ``model_name`` (the registered name, or ``custom`` when the
   architecture and config match no registered variant), ``architecture``, ``model_config``
   (the config record as JSON);
-* input: ``input`` (layout and dtype), ``input_range`` (``[0, 1]``: the graph normalises
+* input: ``input`` (layout and dtype; with the ``sparse`` input of a depth-completion model),
+  ``input_range`` (``[0, 1]``: the graph normalises
   itself), ``input_normalization`` (what the graph does to the ``[0, 1]`` input before its first
   layer) with ``input_mean`` / ``input_std`` (JSON lists, per RGB channel: the first layer sees
   ``(x − mean) / std``), ``input_size`` (``HxW``, the size the network was made for),
@@ -39,6 +40,13 @@ from depthforge.models.sfmlearner import SfMLearnerDispNet
 from depthforge.models.sparse_to_dense import SparseToDense
 from depthforge.models.two_stream import TwoStream
 from depthforge.types import OutputSpace
+
+SPARSE_INPUT = (
+    "; sparse: float32 (batch, 1, height, width), sparse depth in metres at the images' size, "
+    "0 = no sample (the library moves samples to another size without blending them: "
+    "depthforge.models.sparse_to_dense.resize_sparse)"
+)
+"""The second input of a depth-completion graph, as the ``input`` entry describes it."""
 
 
 class Normalization(NamedTuple):
@@ -175,7 +183,8 @@ def export_contract(
         "model_name": registered_name(model),
         "architecture": type(model).__name__,
         "model_config": json.dumps(model.config.to_dict()),
-        "input": "images: float32 (batch, 3, height, width), RGB",
+        "input": "images: float32 (batch, 3, height, width), RGB"
+        + (SPARSE_INPUT if model.takes_sparse else ""),
         "input_range": "[0, 1]",
         "input_normalization": f"inside the graph: {norm.description}",
         "input_mean": json.dumps(list(norm.mean)),

@@ -1,8 +1,9 @@
 """ONNX export of depth models (TorchScript-based exporter, opset 17; needs the ``onnx`` extra).
 
 The graph takes ``images`` ``(B, 3, H, W)`` float32 RGB in ``[0, 1]`` (normalisation is inside
-the model) and returns ``depth`` ``(B, 1, h, w)`` in the model's ``output_space`` (log depth stays
-log depth). Batch is always dynamic; height and width are dynamic too unless the model says
+the model), and for a depth-completion model (``takes_sparse``) also ``sparse`` ``(B, 1, H, W)``
+float32 sparse depth in metres (0 = no sample) at the same size, and returns ``depth``
+``(B, 1, h, w)`` in the model's ``output_space`` (log depth stays log depth). Batch is always dynamic; height and width are dynamic too unless the model says
 otherwise (``onnx_dynamic_size``: False for the fully connected Eigen 2014/2015 and the two-stream
 solver fusion). Uses the TorchScript-based exporter (``dynamo=False``), which needs no onnxscript;
 its deprecation, tracer and constant-folding warnings are silenced here.
@@ -44,8 +45,8 @@ class DepthOnly(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.model.forward_depth(images)
+    def forward(self, images: torch.Tensor, *sparse: torch.Tensor) -> torch.Tensor:
+        return self.model.forward_depth(images, *sparse)
 
 
 class ResizedDepth(nn.Module):
@@ -121,15 +122,16 @@ def export_onnx(
         ``path``.
 
     Raises:
-        ValueError: a model that predicts no depth, takes sparse depth, or (with
-            ``resize_in_graph``) uses the ``"keep_aspect"`` policy or a size it cannot run at.
+        ValueError: a model that predicts no depth, or (with ``resize_in_graph``) one that takes
+            sparse depth, uses the ``"keep_aspect"`` policy or a size it cannot run at.
     """
     if model.output_space is None:
         raise ValueError(f"{type(model).__name__} does not predict depth; nothing to export")
-    if model.takes_sparse:
+    if model.takes_sparse and resize_in_graph:
         raise ValueError(
-            f"{type(model).__name__} takes RGB + sparse depth; ONNX export supports single-input "
-            "models only"
+            f"{type(model).__name__} takes sparse depth, which the resize inside the graph does "
+            "not handle: export without it (the graph then takes images and sparse depth at the "
+            "network's size)"
         )
     if resize_in_graph and model.config.resize != "stretch":
         raise ValueError(
@@ -140,7 +142,11 @@ def export_onnx(
         network_size(model, size) if resize_in_graph else (size or model.config.input_size)
     )
     device = next(model.parameters()).device
-    example = torch.rand(1, 3, height, width, device=device)
+    example = (torch.rand(1, 3, height, width, device=device),)
+    if model.takes_sparse:  # a few samples in metres, the rest 0
+        depth = 1.0 + 4.0 * torch.rand(1, 1, height, width, device=device)
+        example += (torch.where(torch.rand_like(depth) < 0.05, depth, 0.0),)
+    inputs = ["images", "sparse"][: len(example)]
     dynamic_size = resize_in_graph or model.onnx_dynamic_size
     axes = {0: "batch", 2: "height", 3: "width"} if dynamic_size else {0: "batch"}
     graph = ResizedDepth(model, (height, width)) if resize_in_graph else DepthOnly(model)
@@ -153,7 +159,7 @@ def export_onnx(
     model.eval()
     try:
         with torch.no_grad():
-            out_size = tuple(model.forward_depth(example).shape[-2:])
+            out_size = tuple(model.forward_depth(*example).shape[-2:])
         contract = export_contract(
             model,
             (height, width),
@@ -167,11 +173,11 @@ def export_onnx(
             warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
             torch.onnx.export(
                 graph,
-                (example,),
+                example,
                 str(tmp),
-                input_names=["images"],
+                input_names=inputs,
                 output_names=["depth"],
-                dynamic_axes={"images": axes, "depth": axes} if dynamic else None,
+                dynamic_axes=dict.fromkeys([*inputs, "depth"], axes) if dynamic else None,
                 opset_version=opset,
                 dynamo=False,
             )
