@@ -3,8 +3,12 @@ paper size, per batch size and thread count (CPU, random weights).
 
 Usage::
 
-    python benchmarks/inference_vs_onnxruntime.py [--models ...] [--batches 1 8]
+    python benchmarks/inference_vs_onnxruntime.py [--models ... | --all] [--batches 1 8]
         [--threads 1 2] [--repeats 3] [--clock wall|cpu]
+
+``--all``: every registered depth model except the ``*_slow`` FCRN variants (the reference
+formulation of the same network); about an hour on 2 cores. A depth-completion model gets random
+sparse depth (5 % of the pixels) as its second input.
 
 For each model: ``export_onnx`` (opset 17; the depth head only), then for each thread count and
 batch, run interleaved: the plain eager ``forward_depth`` (no autograd), the prepared model that
@@ -33,6 +37,7 @@ from torch import nn
 
 from depthforge.models import create_model, export_onnx
 from depthforge.models.inference import inference_model, to_inference_layout
+from depthforge.models.names import MODEL_NAMES
 from timing import median_seconds_interleaved
 
 DEFAULT_MODELS = [
@@ -69,6 +74,15 @@ def layer_flops(model: nn.Module, *inputs: torch.Tensor) -> int:
     return total
 
 
+def example_inputs(model: nn.Module, batch: int, h: int, w: int) -> list[torch.Tensor]:
+    """Random images, and for a depth-completion model sparse depth (5 % of the pixels, 1–5 m)."""
+    inputs = [torch.rand(batch, 3, h, w)]
+    if model.takes_sparse:
+        depth = 1.0 + 4.0 * torch.rand(batch, 1, h, w)
+        inputs.append(torch.where(torch.rand(batch, 1, h, w) < 0.05, depth, 0.0))
+    return inputs
+
+
 def matmul_rate(clock) -> float:
     """float32 matmul flops per second (2048², best of 3) at the current thread count."""
     a, b = torch.rand(2048, 2048), torch.rand(2048, 2048)
@@ -84,11 +98,18 @@ def matmul_rate(clock) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="*", default=DEFAULT_MODELS)
+    parser.add_argument("--all", action="store_true", help="every registered depth model")
     parser.add_argument("--batches", nargs="*", type=int, default=[1, 8])
     parser.add_argument("--threads", nargs="*", type=int, default=[1, 2])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     args = parser.parse_args()
+    if args.all:
+        args.models = [
+            name
+            for name, entry in MODEL_NAMES.items()
+            if entry.output_space is not None and not name.endswith("_slow")
+        ]
     if args.clock == "cpu" and args.threads != [1]:
         parser.error("--clock cpu needs --threads 1")
     clock = time.thread_time if args.clock == "cpu" else time.perf_counter
@@ -104,7 +125,7 @@ def main() -> None:
         model = create_model(name).eval()
         prepared = inference_model(model)
         h, w = model.config.input_size
-        flops = layer_flops(model, torch.rand(1, 3, h, w))
+        flops = layer_flops(model, *example_inputs(model, 1, h, w))
         with tempfile.TemporaryDirectory() as tmp:
             path = export_onnx(model, Path(tmp) / f"{name}.onnx")
             for threads in args.threads:
@@ -117,17 +138,20 @@ def main() -> None:
                     str(path), options, providers=["CPUExecutionProvider"]
                 )
                 for batch in args.batches:
-                    x = torch.rand(batch, 3, h, w)
-                    x_prepared = to_inference_layout(x)
+                    inputs = example_inputs(model, batch, h, w)
+                    in_layout = [to_inference_layout(t) for t in inputs]
+                    feed = {
+                        i.name: t.numpy() for i, t in zip(session.get_inputs(), inputs, strict=True)
+                    }
                     with torch.no_grad():
-                        eager_out = model.forward_depth(x)
-                        err = (prepared.forward_depth(x_prepared) - eager_out).abs().max()
+                        eager_out = model.forward_depth(*inputs)
+                        err = (prepared.forward_depth(*in_layout) - eager_out).abs().max()
                         assert err <= 1e-4 * eager_out.abs().max(), f"{name}: prepared differs"
                         times = median_seconds_interleaved(
                             [
-                                partial(model.forward_depth, x),
-                                partial(prepared.forward_depth, x_prepared),
-                                partial(session.run, None, {"images": x.numpy()}),
+                                partial(model.forward_depth, *inputs),
+                                partial(prepared.forward_depth, *in_layout),
+                                partial(session.run, None, feed),
                             ],
                             args.repeats,
                             clock,
