@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from depthforge.apps.depth_input import DepthSource
 from depthforge.apps.dof import dof_command
 from depthforge.errors import DataError
 from depthforge.io import read_rgb, save_array, save_rgb
@@ -74,7 +75,7 @@ def test_non_positive_f_number_is_an_error(n):
     with pytest.raises(ValueError, match="f_number must be > 0"):
         render_dof(img, np.ones((4, 4)), focus_m=1.0, f_number=n)
     with pytest.raises(ValueError, match="fnumber must be > 0"):
-        dof_command("x.png", "x.npy", focus=1.0, fnumber=n)
+        dof_command("x.png", DepthSource("x.npy"), focus=1.0, fnumber=n)
 
 
 def test_sizes_that_differ_name_both():
@@ -301,19 +302,26 @@ def test_dof_command_end_to_end(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         out = dof_command(
-            image_path, depth_path, focus_at=(15, 11), fnumber=2.0, preset="dslr", overwrite=True
+            image_path,
+            DepthSource(depth_path),
+            focus_at=(15, 11),
+            fnumber=2.0,
+            preset="dslr",
+            overwrite=True,
         )
     assert out == tmp_path / "photo_dof.png"
     result = read_rgb(out)
     assert result.shape == (24, 32, 3)
     assert result[11, 15].tolist() == [255, 0, 0]  # focused on the square: it stays sharp
     with pytest.raises(DataError, match="exists"):
-        dof_command(image_path, depth_path, focus=1.0, fnumber=2.0)
+        dof_command(image_path, DepthSource(depth_path), focus=1.0, fnumber=2.0)
     with pytest.warns(UserWarning, match="outside the scene's depth range"):
-        dof_command(image_path, depth_path, focus=9.0, fnumber=2.0, out=tmp_path / "b.png")
+        dof_command(
+            image_path, DepthSource(depth_path), focus=9.0, fnumber=2.0, out=tmp_path / "b.png"
+        )
     small = save_array(tmp_path / "small.npy", depth[:20])
     with pytest.raises(DataError, match=r"32×20.*32×24"):
-        dof_command(image_path, small, focus=1.0, fnumber=2.0, out=tmp_path / "c.png")
+        dof_command(image_path, DepthSource(small), focus=1.0, fnumber=2.0, out=tmp_path / "c.png")
 
 
 def test_dof_command_with_a_model(tmp_path):
@@ -325,7 +333,9 @@ def test_dof_command_with_a_model(tmp_path):
     image_path = save_rgb(tmp_path / "photo.png", np.round(img * 255).astype(np.uint8))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # an untrained net: the focus may lie outside its range
-        out = dof_command(image_path, model_path=model_dir, focus=1.0, fnumber=2.0)
+        out = dof_command(image_path, DepthSource(model=model_dir), focus=1.0, fnumber=2.0)
     assert read_rgb(out).shape == (24, 32, 3)
     with pytest.raises(ValueError, match="exactly one of a depth file"):
-        dof_command(image_path, focus=1.0, fnumber=2.0)
+        DepthSource()
+    with pytest.raises(ValueError, match="exactly one of a depth file"):
+        DepthSource(tmp_path / "d.npy", model=model_dir)

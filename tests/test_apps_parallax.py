@@ -11,6 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
+from depthforge.apps.depth_input import DepthSource
 from depthforge.apps.parallax import parallax_command, write_video
 from depthforge.data.tum import poses_from_tum
 from depthforge.errors import DataError, DepthforgeError
@@ -326,7 +327,7 @@ def test_parallax_command_writes_video_stereo_and_anaglyph(photo):
     summary = parallax_command(
         photo / "photo.png",
         photo / "out.gif",
-        depth=photo / "depth.npy",
+        DepthSource(photo / "depth.npy"),
         fov=60.0,
         frames=6,
         stereo=photo / "pair.png",
@@ -340,13 +341,13 @@ def test_parallax_command_writes_video_stereo_and_anaglyph(photo):
     fx = 16.0 / math.tan(math.radians(30.0))
     assert summary.amplitude * fx * (1.0 - 1.0 / 3.0) == pytest.approx(0.03 * 32, rel=1e-4)
     with pytest.raises(DataError, match="already exists"):
-        parallax_command(photo / "photo.png", photo / "out.gif", depth=photo / "depth.npy")
+        parallax_command(photo / "photo.png", photo / "out.gif", DepthSource(photo / "depth.npy"))
 
 
 def test_parallax_command_names_both_sizes(photo):
     np.save(photo / "small.npy", np.ones((12, 16), np.float32))
     with pytest.raises(DataError, match=r"small\.npy.*16×12.*32×24"):
-        parallax_command(photo / "photo.png", photo / "o.gif", depth=photo / "small.npy")
+        parallax_command(photo / "photo.png", photo / "o.gif", DepthSource(photo / "small.npy"))
 
 
 def test_cli_parallax(photo):
@@ -383,7 +384,11 @@ def test_parallax_command_with_a_relative_depth_model(photo):
     net = create_model("monodepth2_resnet18", input_size=(64, 64))
     model = save_model(net, photo / "model")
     summary = parallax_command(
-        photo / "photo.png", photo / "m.gif", model=model, frames=3, stereo=photo / "s.png"
+        photo / "photo.png",
+        photo / "m.gif",
+        DepthSource(model=model),
+        frames=3,
+        stereo=photo / "s.png",
     )
     assert summary.units.startswith("arbitrary units: scale_invariant_depth")
     with Image.open(summary.video) as video:

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from depthforge.apps.depth_input import resolve_intrinsics
+from depthforge.apps.depth_input import DepthSource, resolve_intrinsics
 from depthforge.apps.mesh import grid_triangles
 from depthforge.apps.pointcloud import pointcloud_command, rgbd_to_pointcloud, write_pointcloud
 from depthforge.errors import DataError, OutputSpaceError
@@ -251,18 +251,19 @@ def test_pointcloud_command_from_depth_file_and_from_model(shared_data, tmp_path
     intr.write_text(json.dumps({"fx": 518.0, "fy": 519.0, "cx": 325.5, "cy": 253.5}))
     out = tmp_path / "frame.ply"
     with pytest.raises(DataError, match="--depth-kind"):
-        pointcloud_command(root / "color/1.png", out, depth=root / "depth/1.pgm", intrinsics=intr)
+        pointcloud_command(
+            root / "color/1.png", out, DepthSource(root / "depth/1.pgm"), intrinsics=intr
+        )
     summary = pointcloud_command(
         root / "color/1.png",
         out,
-        depth=root / "depth/1.pgm",
-        depth_kind="png16",  # Pillow decodes 16-bit PGM big-endian, as the PGM spec says
-        depth_scale=1000.0,
+        # Pillow decodes 16-bit PGM big-endian, as the PGM spec says
+        DepthSource(root / "depth/1.pgm", kind="png16", scale=1000.0),
         intrinsics=intr,
     )
     assert summary.points == summary.valid_pixels == 209236 and summary.units == "metres"
     with pytest.raises(DataError, match="already exists"):
-        pointcloud_command(root / "color/1.png", out, depth=root / "depth/1.pgm", fov=60.0)
+        pointcloud_command(root / "color/1.png", out, DepthSource(root / "depth/1.pgm"), fov=60.0)
 
     from depthforge.models import create_model, save_model
 
@@ -270,7 +271,9 @@ def test_pointcloud_command_from_depth_file_and_from_model(shared_data, tmp_path
     model = save_model(create_model("fcrn_resnet18", input_size=(32, 32)), tmp_path / "model")
     small = tmp_path / "small.png"
     Image.open(root / "color/1.png").convert("RGB").resize((40, 30)).save(small)
-    summary = pointcloud_command(small, tmp_path / "pred.glb", model=model, fov=60.0, mesh=True)
+    summary = pointcloud_command(
+        small, tmp_path / "pred.glb", DepthSource(model=model), fov=60.0, mesh=True
+    )
     assert summary.output_space is OutputSpace.METRIC_DEPTH  # log depth exponentiated
     assert summary.valid_pixels == 1200 and summary.faces > 0
 

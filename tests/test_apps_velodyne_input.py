@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from depthforge.apps.completion import complete_command
-from depthforge.apps.depth_input import depth_for_photo, read_registered_depth
+from depthforge.apps.depth_input import DepthSource, read_registered_depth
 from depthforge.errors import DataError
 from depthforge.io import read_rgb, save_rgb
 
@@ -94,7 +94,7 @@ def test_hand_projection_raw_and_object_calibration_and_layout_lookup(scene, tmp
     )
     # no calib: found from the raw layout (<date>/<drive>/velodyne_points/data/<frame>.bin)
     np.testing.assert_array_equal(read_registered_depth(scan, image, rgb.shape), by_folder)
-    depth, space, source = depth_for_photo(rgb, image, depth=scan)
+    depth, space, source = DepthSource(scan).read(rgb, image)
     np.testing.assert_array_equal(depth, by_folder)
     assert source == scan and space.value == "metric_depth"
 

@@ -10,6 +10,7 @@ declares); and the camera as an intrinsics JSON file or a horizontal field of vi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,14 +34,6 @@ if TYPE_CHECKING:
 DEFAULT_FOV = 60.0
 """Horizontal field of view (degrees) assumed when neither ``--fov`` nor ``--intrinsics`` is
 given: about a phone's main camera."""
-
-
-def check_depth_source(depth: str | Path | None, model: str | Path | None) -> None:
-    """Raise ``ValueError`` unless exactly one of ``depth`` and ``model`` is given."""
-    if (depth is None) == (model is None):
-        raise ValueError(
-            "give exactly one of a depth file (--depth FILE) and a model (--model PATH)"
-        )
 
 
 VELODYNE = "velodyne"
@@ -185,30 +178,57 @@ def predict_depth(
     return prediction.depth[0, 0].numpy().astype(np.float32), prediction.output_space
 
 
-def depth_for_photo(
-    rgb: np.ndarray,
-    image: str | Path,
-    *,
-    depth: str | Path | None = None,
-    depth_kind: str | None = None,
-    depth_scale: float | None = None,
-    model: str | Path | None = None,
-    calib: str | Path | None = None,
-    camera: int = VELODYNE_CAMERA,
-    device: str | torch.device = "cpu",
-) -> tuple[np.ndarray, OutputSpace, Path]:
-    """``(depth (H, W), output space, source file)`` for the photo ``rgb`` read from ``image``:
-    exactly one of a depth file (decoded into metres and size-checked by
-    :func:`read_registered_depth`; ``calib`` and ``camera`` for a velodyne scan) or a saved
-    model (run on ``device``)."""
-    check_depth_source(depth, model)
-    if depth is not None:  # read_depth decodes every kind into metres
-        z = read_registered_depth(
-            depth, image, rgb.shape, depth_kind, depth_scale, calib=calib, camera=camera
-        )
-        return z, OutputSpace.METRIC_DEPTH, Path(depth)
-    z, space = predict_depth(rgb, model, device)
-    return z, space, Path(model)
+@dataclass(frozen=True)
+class DepthSource:
+    """Where a photo's depth comes from, as the applications' options say it: exactly one of a
+    depth file registered to the photo and a model.
+
+    Attributes:
+        depth: a depth file registered to the photo, decoded into metres and size-checked by
+            :func:`read_registered_depth`, or ``None``.
+        kind: the depth file's :data:`depthforge.io.DEPTH_KINDS` key (default from its suffix,
+            :func:`infer_depth_kind`).
+        scale: stored units per metre of a ``png16`` file (default 1000, millimetres).
+        model: a saved model folder or a pretrained name (:func:`predict_depth`), or ``None``.
+        device: where ``model`` runs.
+        calib, camera: the calibration and camera of a KITTI velodyne scan
+            (:func:`read_velodyne_depth`).
+
+    Raises:
+        ValueError: on construction, unless exactly one of ``depth`` and ``model`` is given.
+    """
+
+    depth: str | Path | None = None
+    kind: str | None = None
+    scale: float | None = None
+    model: str | Path | None = None
+    device: str | torch.device = "cpu"
+    calib: str | Path | None = None
+    camera: int = VELODYNE_CAMERA
+
+    def __post_init__(self) -> None:
+        if (self.depth is None) == (self.model is None):
+            raise ValueError(
+                "give exactly one of a depth file (--depth FILE) and a model (--model PATH)"
+            )
+
+    def read(self, rgb: np.ndarray, image: str | Path) -> tuple[np.ndarray, OutputSpace, Path]:
+        """``(depth (H, W), output space, source file)`` for the photo ``rgb`` read from
+        ``image``: the depth file in metres (``metric_depth``), or the model's prediction in
+        the output space it declares."""
+        if self.depth is not None:  # read_depth decodes every kind into metres
+            z = read_registered_depth(
+                self.depth,
+                image,
+                rgb.shape,
+                self.kind,
+                self.scale,
+                calib=self.calib,
+                camera=self.camera,
+            )
+            return z, OutputSpace.METRIC_DEPTH, Path(self.depth)
+        z, space = predict_depth(rgb, self.model, self.device)
+        return z, space, Path(self.model)
 
 
 def resolve_intrinsics(

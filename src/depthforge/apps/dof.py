@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from depthforge.apps.depth_input import check_depth_source, depth_for_photo
+from depthforge.apps.depth_input import DepthSource
 from depthforge.errors import DataError, UnknownNameError, check_name
 from depthforge.io import read_rgb, refuse_overwrite, save_rgb
 from depthforge.render.depth import fill_depth_holes
@@ -17,17 +16,11 @@ from depthforge.render.dof import APERTURES, depth_at, render_dof
 from depthforge.render.lens import PRESETS
 from depthforge.types import OutputSpace
 
-if TYPE_CHECKING:
-    import torch
-
 
 def dof_command(
     image_path: str | Path,
-    depth_path: str | Path | None = None,
-    model_path: str | Path | None = None,
+    source: DepthSource,
     *,
-    device: str | torch.device = "cpu",
-    depth_kind: str | None = None,
     focus: float | None = None,
     focus_at: tuple[int, int] | None = None,
     fnumber: float,
@@ -37,7 +30,6 @@ def dof_command(
     aperture: str = "disc",
     layers: int | None = None,
     highlight_boost: float = 0.0,
-    depth_scale: float | None = None,
     out: str | Path | None = None,
     overwrite: bool = False,
 ) -> Path:
@@ -45,12 +37,8 @@ def dof_command(
 
     Args:
         image_path: the all-in-focus photo.
-        depth_path, depth_kind, depth_scale: a depth file registered to the photo, decoded as
-            by :func:`~depthforge.apps.depth_input.depth_for_photo`; without ``depth_kind``
-            ``.npy`` is metres and any other file a 16-bit PNG storing ``depth_m · depth_scale``
-            (``depth_scale`` default 1000, millimetres); 0 = hole.
-        model_path: a saved model folder, instead of ``depth_path``; its prediction must be
-            metric depth; run on ``device``.
+        source: a depth file registered to the photo (decoded into metres; 0 = hole) or a
+            model, whose prediction must be metric depth.
         focus: focus distance in metres; or ``focus_at=(x, y)``: the median depth in a 5 × 5
             window around that pixel (column, row). Exactly one of the two.
         fnumber: f-number N > 0.
@@ -67,7 +55,6 @@ def dof_command(
         ValueError: bad arguments (f-number ≤ 0, unknown preset, both or neither of the options).
     """
     image_path = Path(image_path)
-    check_depth_source(depth_path, model_path)
     if (focus is None) == (focus_at is None):
         raise ValueError("give exactly one of --focus METRES and --focus-at X,Y")
     if not fnumber > 0:
@@ -82,20 +69,12 @@ def dof_command(
     refuse_overwrite(out, overwrite)
 
     image = read_rgb(image_path)
-    depth, space, source = depth_for_photo(
-        image,
-        image_path,
-        depth=depth_path,
-        depth_kind=depth_kind,
-        depth_scale=depth_scale,
-        model=model_path,
-        device=device,
-    )
+    depth, space, origin = source.read(image, image_path)
     if space is not OutputSpace.METRIC_DEPTH:
-        raise DataError(source, f"predicts {space.value}; depth of field needs metric depth")
+        raise DataError(origin, f"predicts {space.value}; depth of field needs metric depth")
     valid = np.isfinite(depth) & (depth > 0)
     if not valid.any():
-        raise DataError(source, "depth has no valid pixel")
+        raise DataError(origin, "depth has no valid pixel")
     if focus_at is not None:
         focus = depth_at(depth, int(focus_at[0]), int(focus_at[1]))
     lo, hi = float(depth[valid].min()), float(depth[valid].max())

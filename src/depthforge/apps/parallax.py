@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from depthforge.apps.depth_input import depth_for_photo, resolve_intrinsics
+from depthforge.apps.depth_input import DepthSource, resolve_intrinsics
 from depthforge.apps.pointcloud import check_inputs
 from depthforge.errors import DataError, DepthforgeError
 from depthforge.io import atomic_path, read_rgb, refuse_overwrite, save_rgb
@@ -26,9 +25,6 @@ from depthforge.render.views import (
     swing_path,
 )
 from depthforge.types import OutputSpace
-
-if TYPE_CHECKING:
-    import torch
 
 # The dolly goes at most 10 % of the near depth forward: it magnifies the nearest surface by at
 # most 1/(1 − 0.1) ≈ 1.11×, well inside the 1.5× that the splats cover without cracks.
@@ -132,31 +128,15 @@ class ParallaxSummary:
         return text
 
 
-def read_rgbd(
-    image: str | Path,
-    *,
-    depth: str | Path | None = None,
-    depth_kind: str | None = None,
-    depth_scale: float | None = None,
-    model: str | Path | None = None,
-    device: str | torch.device = "cpu",
-) -> tuple[np.ndarray, np.ndarray, str, Path]:
+def read_rgbd(image: str | Path, source: DepthSource) -> tuple[np.ndarray, np.ndarray, str, Path]:
     """``(rgb, depth, units, source)``: the photo, its depth (a file decoded into metres, or a
     model's prediction), ``"metres"`` or a note on arbitrary units (relative model output is
     used in its own units: parallax needs no scale), and the file the depth came from."""
     rgb = read_rgb(image)
-    raw, space, source = depth_for_photo(
-        rgb,
-        image,
-        depth=depth,
-        depth_kind=depth_kind,
-        depth_scale=depth_scale,
-        model=model,
-        device=device,
-    )
+    raw, space, origin = source.read(rgb, image)
     relative = space is not OutputSpace.METRIC_DEPTH
     z, units = depth_in_metres(raw, space, allow_unit_scale=relative)
-    return rgb, z, units, source
+    return rgb, z, units, origin
 
 
 def _check_output(path: Path | None, suffixes: tuple[str, ...], overwrite: bool) -> None:
@@ -170,12 +150,8 @@ def _check_output(path: Path | None, suffixes: tuple[str, ...], overwrite: bool)
 def parallax_command(
     image: str | Path,
     out: str | Path,
+    source: DepthSource,
     *,
-    depth: str | Path | None = None,
-    depth_kind: str | None = None,
-    depth_scale: float | None = None,
-    model: str | Path | None = None,
-    device: str | torch.device = "cpu",
     intrinsics: str | Path | None = None,
     fov: float | None = None,
     frames: int = 48,
@@ -192,9 +168,8 @@ def parallax_command(
     Args:
         image: the RGB photo.
         out: ``.mp4`` (extra ``video``), ``.gif`` or ``.webp``.
-        depth, depth_kind, depth_scale: a depth file registered to ``image`` (as for
-            ``depthforge pointcloud``); or ``model``: a saved model folder (any output space but
-            ordinal; relative depth is used in its own units), run on ``device``.
+        source: a depth file registered to ``image``, or a model (any output space but
+            ordinal; relative depth is used in its own units).
         intrinsics, fov: the camera (:func:`~depthforge.apps.depth_input.resolve_intrinsics`);
             neither: :data:`~depthforge.apps.depth_input.DEFAULT_FOV`.
         Pixels without depth take the depth of their nearest valid pixel
@@ -227,21 +202,14 @@ def parallax_command(
         )
     if frames < 1 or not fps > 0:
         raise ValueError(f"need frames ≥ 1 and fps > 0, got {frames} and {fps}")
-    rgb, z, units, source = read_rgbd(
-        image,
-        depth=depth,
-        depth_kind=depth_kind,
-        depth_scale=depth_scale,
-        model=model,
-        device=device,
-    )
+    rgb, z, units, origin = read_rgbd(image, source)
     height, width = rgb.shape[:2]
     K = resolve_intrinsics(width, height, intrinsics=intrinsics, fov=fov)
     try:  # sizes (both named), K; then every hole takes its nearest valid depth
         check_inputs(rgb, z, K)
         z = fill_depth_holes(z)
     except ValueError as exc:
-        raise DataError(source, f"{exc} (image {image})") from None
+        raise DataError(origin, f"{exc} (image {image})") from None
     amplitude = parallax_amplitude(z, float(K[0, 0]), width, parallax)
     dolly = min(amplitude, MAX_DOLLY_PER_NEAR_DEPTH * scene_range(z)[0])
     video = render_views(rgb, z, K, swing_path(frames, amplitude, dolly))

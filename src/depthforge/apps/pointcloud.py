@@ -28,14 +28,12 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from depthforge.apps.depth_input import (
     DEFAULT_FOV,
-    check_depth_source,
-    depth_for_photo,
+    DepthSource,
     resolve_intrinsics,
 )
 from depthforge.apps.mesh import DEFAULT_EDGE_RTOL, grid_triangles, vertex_normals_from_faces
@@ -45,9 +43,6 @@ from depthforge.geometry.pinhole import pinhole_rays
 from depthforge.io import atomic_path, refuse_overwrite
 from depthforge.render.depth import depth_in_metres
 from depthforge.types import OutputSpace
-
-if TYPE_CHECKING:
-    import torch
 
 SUFFIXES = (".ply", ".obj", ".glb")
 CAMERA_FRAME = "camera frame: x right, y down, z forward (OpenCV)"
@@ -471,12 +466,8 @@ class PointCloudSummary:
 def pointcloud_command(
     image: str | Path,
     out: str | Path,
+    source: DepthSource,
     *,
-    depth: str | Path | None = None,
-    depth_kind: str | None = None,
-    depth_scale: float | None = None,
-    model: str | Path | None = None,
-    device: str | torch.device = "cpu",
     intrinsics: str | Path | None = None,
     fov: float | None = None,
     mesh: bool = False,
@@ -491,13 +482,8 @@ def pointcloud_command(
     Args:
         image: the RGB photo.
         out: ``.ply``, ``.obj`` or ``.glb`` output (refused if it exists, unless ``overwrite``).
-        depth: a depth file registered to ``image`` (metric; decoded by
-            :func:`depthforge.io.read_depth`), or ``None`` with ``model``.
-        depth_kind: :data:`depthforge.io.DEPTH_KINDS` key (default: ``npy`` for ``.npy``).
-        depth_scale: stored units per metre for ``png16``.
-        model: a folder saved by :func:`depthforge.models.save_model`; its prediction's output
-            space is checked as for any depth.
-        device: where ``model`` runs.
+        source: where the depth comes from (a file in metres, or a model whose prediction's
+            output space is checked as for any depth).
         intrinsics, fov: the camera (:func:`~depthforge.apps.depth_input.resolve_intrinsics`);
             neither: :data:`~depthforge.apps.depth_input.DEFAULT_FOV`, said in the summary.
         mesh, scale, allow_unit_scale, edge_rtol, normals: as in :func:`write_pointcloud`;
@@ -520,19 +506,10 @@ def pointcloud_command(
             f"use one of {', '.join(SUFFIXES)}"
         )
     refuse_overwrite(out, overwrite)
-    check_depth_source(depth, model)
     rgb = read_rgb(image)
     height, width = rgb.shape[:2]
     K = resolve_intrinsics(width, height, intrinsics=intrinsics, fov=fov)
-    z, space, _ = depth_for_photo(
-        rgb,
-        image,
-        depth=depth,
-        depth_kind=depth_kind,
-        depth_scale=depth_scale,
-        model=model,
-        device=device,
-    )
+    z, space, _ = source.read(rgb, image)
     cloud = write_pointcloud(
         rgb,
         z,

@@ -61,6 +61,7 @@ def pointcloud(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUT.")] = False,
 ) -> None:
     """A coloured point cloud (or mesh) of a photo and its depth, in the camera frame."""
+    from depthforge.apps.depth_input import DepthSource
     from depthforge.apps.pointcloud import pointcloud_command
 
     if model is not None:  # points, normals and meshes from a depth file: NumPy only
@@ -69,11 +70,7 @@ def pointcloud(
     summary = pointcloud_command(
         image,
         out,
-        depth=depth,
-        depth_kind=depth_kind,
-        depth_scale=depth_scale,
-        model=model,
-        device=device,
+        DepthSource(depth, depth_kind, depth_scale, model, device),
         intrinsics=intrinsics,
         fov=fov,
         mesh=mesh,
@@ -114,6 +111,7 @@ def dof(
 
     A depth file other than .npy needs its --depth-kind (and --depth-scale for png16), as for
     every command."""
+    from depthforge.apps.depth_input import DepthSource
     from depthforge.apps.dof import dof_command
 
     torch_threads()
@@ -129,10 +127,7 @@ def dof(
         at = (x, y)
     path = dof_command(
         image,
-        depth,
-        model,
-        device=device,
-        depth_kind=depth_kind,
+        DepthSource(depth, depth_kind, depth_scale, model, device),
         focus=focus,
         focus_at=at,
         fnumber=fnumber,
@@ -141,7 +136,6 @@ def dof(
         sensor_width_mm=sensor_mm,
         aperture=aperture,
         highlight_boost=highlight_boost,
-        depth_scale=depth_scale,
         out=out,
         overwrite=overwrite,
     )
@@ -240,6 +234,7 @@ def parallax(
 ) -> None:
     """A "3D photo": novel views of IMAGE by depth-based forward warping, as a looping video;
     optionally a stereo pair and an anaglyph."""
+    from depthforge.apps.depth_input import DepthSource
     from depthforge.apps.parallax import parallax_command
 
     torch_threads()
@@ -247,11 +242,7 @@ def parallax(
     summary = parallax_command(
         image,
         out,
-        depth=depth,
-        depth_kind=depth_kind,
-        depth_scale=depth_scale,
-        model=model,
-        device=device,
+        DepthSource(depth, depth_kind, depth_scale, model, device),
         intrinsics=intrinsics,
         fov=fov,
         frames=frames,
