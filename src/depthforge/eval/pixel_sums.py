@@ -36,9 +36,10 @@ import numpy as np
 # Columns of the sums table, in the order :mod:`depthforge.eval.metrics` names them.
 SUMS = ("count", "abs_rel", "sq_rel", "sq_err", "log_sq", "log_sum", "log_abs", "d1", "d2", "d3")
 BLOCK_PIXELS = 1 << 16
-"""Pixels per block (whole rows): 512 KiB per float64 temporary. Measured on the 2-core
-machine (``benchmarks/eval_speed.py``): 2¹⁶ costs 5–10 % less than 2¹⁵ per pixel; smaller
-blocks pay more Python per pixel, larger ones spill the caches."""
+"""Pixels per block (whole rows): 512 KiB per float64 temporary. On the 2-core machine
+(single-threaded timing of :func:`batch_sums` on 100 NYU-size pairs, ``benchmarks/RESULTS.md``)
+2¹⁶ cost 6–8 % less per pixel than 2¹⁵ and 2–3 % less than 2¹⁷: smaller blocks pay more
+Python per pixel, larger ones spill the caches."""
 DELTA_BASE = 1.25
 # |e| thresholds of the δ test for float32 inputs (module docstring): ties at exactly 1.25^k
 # fall on the not-hit side, every other float32 ratio is ≥ 2⁻³¹ (relative) from them.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 
 def fov_intrinsics(width: int, height: int, fov_x_deg: float) -> np.ndarray:
@@ -25,7 +26,7 @@ def fov_intrinsics(width: int, height: int, fov_x_deg: float) -> np.ndarray:
 
 
 def pinhole_rays(
-    K: np.ndarray, height: int, width: int, dtype: type = np.float32
+    K: np.ndarray, height: int, width: int, dtype: DTypeLike = np.float32
 ) -> tuple[np.ndarray, ...]:
     """The rays ``K⁻¹ [u, v, 1]ᵀ`` of a pinhole ``K`` (``K[2] = [0, 0, 1]``, ``K[1, 0] = 0``,
     any skew) as three vectors of ``dtype``: ``x/z = a·u + (b·v + c)`` and ``y/z = d·v + e``

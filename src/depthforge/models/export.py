@@ -3,9 +3,10 @@
 The graph takes ``images`` ``(B, 3, H, W)`` float32 RGB in ``[0, 1]`` (normalisation is inside
 the model), and for a depth-completion model (``takes_sparse``) also ``sparse`` ``(B, 1, H, W)``
 float32 sparse depth in metres (0 = no sample) at the same size, and returns ``depth``
-``(B, 1, h, w)`` in the model's ``output_space`` (log depth stays log depth). Batch is always dynamic; height and width are dynamic too unless the model says
-otherwise (``onnx_dynamic_size``: False for the fully connected Eigen 2014/2015 and the two-stream
-solver fusion). Uses the TorchScript-based exporter (``dynamo=False``), which needs no onnxscript;
+``(B, 1, h, w)`` in the model's ``output_space`` (log depth stays log depth). Batch is always
+dynamic; height and width are dynamic too unless the model says otherwise
+(``onnx_dynamic_size``: False for the fully connected Eigen 2014/2015 and the two-stream solver
+fusion). Uses the TorchScript-based exporter (``dynamo=False``), which needs no onnxscript;
 its deprecation, tracer and constant-folding warnings are silenced here.
 
 With ``resize_in_graph`` the graph is :func:`~depthforge.models.predict.predict` for the
