@@ -15,12 +15,14 @@
    (:func:`to_inference_layout`) and every convolution, pooling and elementwise op then runs
    on NHWC data, for which oneDNN needs no reordering around each convolution and max pooling
    has a vectorised kernel (``benchmarks/inference_vs_onnxruntime.py``);
-4. every stride-1 1×1 convolution given a dilation of 2, which leaves a 1×1 kernel's arithmetic
-   unchanged (``y = W x + b`` per pixel, same output size): PyTorch sends 1×1 convolutions of
-   fewer than 16 images on one thread to its own GEMM path, which copies channels_last input
-   to NCHW and back; a dilated convolution goes to oneDNN. At batch 1 on one thread this took
-   ``diw_hourglass`` from 1071 to 1019 ms and ``fcrn_resnet50`` from 456 to 441 ms
-   (``benchmarks/inference_vs_onnxruntime.py``, before and after, ``benchmarks/RESULTS.md``).
+4. on the CPU, every stride-1 1×1 convolution given a dilation of 2, which leaves a 1×1
+   kernel's arithmetic unchanged (``y = W x + b`` per pixel, same output size): PyTorch sends
+   1×1 convolutions of fewer than 16 images on one thread to its own GEMM path, which copies
+   channels_last input to NCHW and back; a dilated convolution goes to oneDNN. At batch 1 on
+   one thread this took ``diw_hourglass`` from 1071 to 1019 ms and ``fcrn_resnet50`` from 456
+   to 441 ms (``benchmarks/inference_vs_onnxruntime.py``, before and after,
+   ``benchmarks/RESULTS.md``). A model on a GPU keeps its 1×1 convolutions as they are (not
+   measured there).
 
 Which convolution feeds which BatchNorm is found by running the model once at
 ``config.input_size`` with hooks on its convolutions and BatchNorms and a
@@ -184,8 +186,11 @@ def prepare_for_inference(model: DepthModel) -> DepthModel:
             setattr(prepared.get_submodule(parent), child, ExpELU())
         if isinstance(module, nn.Conv2d):
             module.weight.data = module.weight.data.contiguous(memory_format=torch.channels_last)
-            if is_pointwise(module):
+            if like["device"].type == "cpu" and is_pointwise(module):
                 module.dilation = (2, 2)
+    for module in prepared.modules():  # after folding: what depends on the final weights only
+        if hasattr(module, "precompute"):
+            module.precompute()
     return prepared
 
 

@@ -52,7 +52,12 @@ from torch import nn
 
 from depthforge.models.backbones import ImageNetNormalize, ResNetEncoder
 from depthforge.models.base import DepthModel, ModelConfig
-from depthforge.models.upprojection import UpProjection, unpool_conv5x5, unpool_top_left
+from depthforge.models.upprojection import (
+    UpProjection,
+    phase_kernels,
+    unpool_conv5x5,
+    unpool_top_left,
+)
 from depthforge.types import OutputSpace
 
 VARIANTS = ("reference", "fcrn")
@@ -113,6 +118,7 @@ class UpProjBlock(nn.Module):
         super().__init__()
         out = in_channels // 2
         self.upsample = upsample
+        self.phases: torch.Tensor | None = None  # phase_kernels(weight()) once precomputed
         self.upper_branch = nn.Sequential(
             OrderedDict(
                 conv1=nn.Conv2d(in_channels, out, kernel_size=5, padding=2, bias=False),
@@ -129,13 +135,22 @@ class UpProjBlock(nn.Module):
             )
         )
 
+    def weight(self) -> torch.Tensor:
+        """``(2·out, in, 5, 5)``: both branches' first 5×5 kernels, which read the same
+        unpooled map, as one."""
+        return torch.cat([self.upper_branch.conv1.weight, self.bottom_branch.conv.weight])
+
+    def precompute(self) -> None:
+        """Keep the fused phase kernel of the fast path (called on an inference copy, whose
+        weights do not change: :func:`depthforge.models.inference.prepare_for_inference`)."""
+        self.phases = phase_kernels(self.weight()).contiguous(memory_format=torch.channels_last)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # Both branches start with a 5×5 conv of the same unpooled map: run them as one.
-        weight = torch.cat([self.upper_branch.conv1.weight, self.bottom_branch.conv.weight])
         if self.upsample == "slow" or torch.onnx.is_in_onnx_export():
-            upper, bottom = F.conv2d(unpool_top_left(x), weight, padding=2).chunk(2, dim=1)
+            upper, bottom = F.conv2d(unpool_top_left(x), self.weight(), padding=2).chunk(2, 1)
         else:
-            upper, bottom = unpool_conv5x5(x, weight).chunk(2, dim=1)
+            phases = phase_kernels(self.weight()) if self.phases is None else self.phases
+            upper, bottom = unpool_conv5x5(x, phases).chunk(2, dim=1)
         upper = self.upper_branch[1:](upper)
         return torch.relu(upper + self.bottom_branch.batchnorm(bottom))
 

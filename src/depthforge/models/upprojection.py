@@ -42,6 +42,14 @@ def interleave_phases(
     reads phase (row, col) from channel ``4c + 2·row + col``; concatenating ``[a, b, c, d]`` along
     channels instead (a common bug) gives each output channel's four phases from one conv.
     """
+    if a.is_contiguous(memory_format=torch.channels_last) and not a.is_contiguous():
+        # the same interleave on the (B, H, W, C) views, so that the output stays channels_last
+        # (stacking NHWC data along W in the NCHW view copied it twice: 37 % of a prepared
+        # Sparse-to-Dense ResNet-50 forward, benchmarks/RESULTS.md)
+        a, b, c, d = (t.permute(0, 2, 3, 1) for t in (a, b, c, d))
+        even_rows = torch.stack([a, c], dim=3).flatten(2, 3)  # (B, H, 2W, C)
+        odd_rows = torch.stack([b, d], dim=3).flatten(2, 3)
+        return torch.stack([even_rows, odd_rows], dim=2).flatten(1, 2).permute(0, 3, 1, 2)
     even_rows = torch.stack([a, c], dim=-1).flatten(-2)  # (B, C, H, 2W): a, c, a, c, ...
     odd_rows = torch.stack([b, d], dim=-1).flatten(-2)
     return torch.stack([even_rows, odd_rows], dim=-2).flatten(-3, -2)
@@ -53,28 +61,34 @@ def unpool_top_left(x: torch.Tensor) -> torch.Tensor:
     return interleave_phases(x, zeros, zeros, zeros)
 
 
-def unpool_conv5x5(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """``F.conv2d(unpool_top_left(x), weight, padding=2)`` computed on the low-res input.
-
-    The 5×5 kernel's four sub-kernels (module docstring, ``padding="exact"``) run as one 3×3
-    convolution with ``4·out`` outputs, interleaved: the same sums as the plain form (a quarter
-    of its MACs), without a bias.
-
-    Args:
-        x: ``(B, in, H, W)``.
-        weight: ``(out, in, 5, 5)``.
-
-    Returns:
-        ``(B, out, 2H, 2W)``.
-    """
+def phase_kernels(weight: torch.Tensor) -> torch.Tensor:
+    """The four sub-kernels of a 5×5 kernel applied to an unpooled map, as one ``(4·out, in,
+    3, 3)`` kernel (module docstring, ``padding="exact"``): phase ``(r, c)`` of the output reads
+    taps ``weight[:, :, r::2, c::2]``, zero-padded to 3×3, in the order of
+    :func:`interleave_phases` (a, b, c, d)."""
     phases = ((0, 0), (1, 0), (0, 1), (1, 1))
-    fused = torch.cat(
+    return torch.cat(
         [
             F.pad(weight[:, :, r::2, c::2], pads)
             for (r, c), pads in zip(phases, KERNEL_PADDINGS["exact"], strict=True)
         ]
     )
-    return interleave_phases(*F.conv2d(x, fused, padding=1).chunk(4, dim=1))
+
+
+def unpool_conv5x5(x: torch.Tensor, phases: torch.Tensor) -> torch.Tensor:
+    """``F.conv2d(unpool_top_left(x), weight, padding=2)`` computed on the low-res input, from
+    ``phases = phase_kernels(weight)``: the four sub-kernels run as one 3×3 convolution with
+    ``4·out`` outputs, interleaved; the same sums as the plain form (a quarter of its MACs),
+    without a bias.
+
+    Args:
+        x: ``(B, in, H, W)``.
+        phases: ``(4·out, in, 3, 3)`` (:func:`phase_kernels` of the ``(out, in, 5, 5)`` weight).
+
+    Returns:
+        ``(B, out, 2H, 2W)``.
+    """
+    return interleave_phases(*F.conv2d(x, phases, padding=1).chunk(4, dim=1))
 
 
 class UnpoolConv(nn.Module):
