@@ -42,14 +42,6 @@ def interleave_phases(
     reads phase (row, col) from channel ``4c + 2·row + col``; concatenating ``[a, b, c, d]`` along
     channels instead (a common bug) gives each output channel's four phases from one conv.
     """
-    if a.is_contiguous(memory_format=torch.channels_last) and not a.is_contiguous():
-        # the same interleave on the (B, H, W, C) views, so that the output stays channels_last
-        # (stacking NHWC data along W in the NCHW view copied it twice: 37 % of a prepared
-        # Sparse-to-Dense ResNet-50 forward, benchmarks/RESULTS.md)
-        a, b, c, d = (t.permute(0, 2, 3, 1) for t in (a, b, c, d))
-        even_rows = torch.stack([a, c], dim=3).flatten(2, 3)  # (B, H, 2W, C)
-        odd_rows = torch.stack([b, d], dim=3).flatten(2, 3)
-        return torch.stack([even_rows, odd_rows], dim=2).flatten(1, 2).permute(0, 3, 1, 2)
     even_rows = torch.stack([a, c], dim=-1).flatten(-2)  # (B, C, H, 2W): a, c, a, c, ...
     odd_rows = torch.stack([b, d], dim=-1).flatten(-2)
     return torch.stack([even_rows, odd_rows], dim=-2).flatten(-3, -2)
