@@ -26,7 +26,11 @@
 5. every submodule with a ``precompute()`` method asked, after the folding, to compute what
    depends on its weights alone once (Sparse-to-Dense's up-projection concatenated its 5×5
    kernels and built their phase kernels at every forward: ResNet-50 at batch 1 on one thread
-   went from 944 to 572 ms, ``benchmarks/RESULTS.md``).
+   went from 944 to 572 ms, ``benchmarks/RESULTS.md``);
+6. on the CPU, every 3×3 stride-1 convolution with channels enough
+   (:func:`~depthforge.models.winograd.prefers_winograd`) replaced by
+   :class:`~depthforge.models.winograd.WinogradConv2d`, Winograd's F(2×2, 3×3): 2.25× fewer
+   multiplies, the same convolution to float rounding (``benchmarks/winograd_speed.py``).
 
 Which convolution feeds which BatchNorm is found by running the model once at
 ``config.input_size`` with hooks on its convolutions and BatchNorms and a
@@ -50,6 +54,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode, resolve_name
 
 from depthforge.models.base import DepthModel
+from depthforge.models.winograd import WinogradConv2d, prefers_winograd
 
 METADATA_QUERIES = frozenset(
     ["dim", "size", "shape", "ndim", "numel", "__len__", "dtype", "device", "stride", "layout"]
@@ -169,8 +174,9 @@ def is_pointwise(conv: nn.Conv2d) -> bool:
     )
 
 
-def prepare_for_inference(model: DepthModel) -> DepthModel:
-    """A copy of ``model`` for inference (module docstring); ``model`` is left unchanged."""
+def prepare_for_inference(model: DepthModel, *, winograd: bool = True) -> DepthModel:
+    """A copy of ``model`` for inference (module docstring); ``model`` is left unchanged.
+    ``winograd=False`` leaves out step 6 (for measuring it)."""
     prepared = copy.deepcopy(model).eval().requires_grad_(False)
     for param in prepared.parameters():
         param.grad = None  # the copy never trains
@@ -192,6 +198,9 @@ def prepare_for_inference(model: DepthModel) -> DepthModel:
             module.weight.data = module.weight.data.contiguous(memory_format=torch.channels_last)
             if like["device"].type == "cpu" and is_pointwise(module):
                 module.dilation = (2, 2)
+            if like["device"].type == "cpu" and winograd and prefers_winograd(module):
+                parent, _, child = name.rpartition(".")
+                setattr(prepared.get_submodule(parent), child, WinogradConv2d.from_conv(module))
     for module in prepared.modules():  # after folding: what depends on the final weights only
         if hasattr(module, "precompute"):
             module.precompute()
