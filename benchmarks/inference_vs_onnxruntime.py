@@ -20,7 +20,8 @@ calling thread): on a shared machine it does not count the time other processes 
 Printed ratios are eager / ORT (1.0 = ORT's pace; above = slower). ``peak`` is the model's
 convolution and linear-layer arithmetic (2 flops per multiply-add) per second of the prepared
 model, as a fraction of the same clock's float32 matmul rate (2048×2048, best of 3) at that
-thread count.
+thread count. The arithmetic counted is the direct convolution's, so where the prepared model
+runs Winograd's F(2×2, 3×3) (fewer multiplies) ``peak`` is an effective rate.
 """
 
 from __future__ import annotations
