@@ -121,9 +121,9 @@ def prefers_winograd(conv: nn.Conv2d) -> bool:
     unpadded ones follow a reflection or replication pad in monodepth2 and DDVO), with channels enough
     for the multiplies saved to outweigh the transforms: per tile the multiplies saved grow as
     ``C·K``, the transforms' cost as ``C + K``, so the test is on the harmonic mean
-    ``2·C·K / (C + K) ≥`` :data:`MIN_MEAN_CHANNELS`. 128 → 128 (mean 128) measured 0.8–1.3× of
-    direct convolution's time depending on the map and batch, 128 → 256 (171) and wider 1.15–1.7×
-    faster (``benchmarks/winograd_speed.py``)."""
+    ``2·C·K / (C + K) ≥`` :data:`MIN_MEAN_CHANNELS`. 128 → 128 (mean 128) ran at 0.87–1.15× the
+    direct convolution's speed depending on the map and batch; the layers it takes, 128 → 256
+    (mean 171) and wider, at 1.00–1.80× (``benchmarks/winograd_speed.py``)."""
     c, k = conv.in_channels, conv.out_channels
     return (
         type(conv) is nn.Conv2d
