@@ -8,7 +8,8 @@ depth at the *input* resolution:
    ``"keep_aspect"`` scales uniformly to fit, then pads bottom/right by edge replication;
 2. the network runs in eval mode without gradients, in chunks of ``batch_size``, as its copy
    prepared for inference (:func:`~depthforge.models.inference.inference_model`: BatchNorm
-   folded, channels_last; the same outputs to float rounding);
+   folded, channels_last, on the CPU Winograd's F(2×2, 3×3) for the wide 3×3 convolutions; the
+   same outputs to float rounding);
 3. the output (after cropping the padded part for ``keep_aspect``) is resized back to
    ``(H, W)`` in the model's declared ``resize_space``
    (:func:`~depthforge.transforms.resize_space.resize_prediction`): monodepth2's disparity is
