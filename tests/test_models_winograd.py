@@ -1,7 +1,7 @@
 """Specification of the Winograd F(2×2, 3×3) convolution: the paper's one-tile identity by hand,
-equality with a shift-and-add convolution in float64 (odd sizes, one-pixel maps, chunks that
-split the batch and the rows), the layout it returns, and which convolutions it and the inference
-preparation take."""
+equality with a shift-and-add convolution in float64 (padded by 1 and unpadded, odd sizes,
+one-pixel maps, chunks that split the batch and the rows), the layout it returns, and which
+convolutions it and the inference preparation take."""
 
 from __future__ import annotations
 
