@@ -21,25 +21,31 @@ Printed ratios are eager / ORT (1.0 = ORT's pace; above = slower). ``peak`` is t
 convolution and linear-layer arithmetic (2 flops per multiply-add) per second of the prepared
 model, as a fraction of the same clock's float32 matmul rate (2048×2048, best of 3) at that
 thread count. The arithmetic counted is the direct convolution's, so where the prepared model
-runs Winograd's F(2×2, 3×3) (fewer multiplies) ``peak`` is an effective rate.
+runs Winograd's F(2×2, 3×3) (fewer multiplies) ``peak`` is an effective rate. PyTorch gets
+huge pages for its large buffers, as under ``depthforge predict``
+(:mod:`depthforge.huge_pages`; ``THP_MEM_ALLOC_ENABLE=0`` turns them off).
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import tempfile
-import time
-from functools import partial
-from pathlib import Path
+from depthforge.huge_pages import request_huge_pages
 
-import torch
-from torch import nn
+request_huge_pages()  # before PyTorch's first allocation, as the command line does
 
-from depthforge.models import create_model, export_onnx
-from depthforge.models.inference import inference_model, to_inference_layout
-from depthforge.models.names import MODEL_NAMES
-from timing import median_seconds_interleaved
+import argparse  # noqa: E402
+import os  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from functools import partial  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from depthforge.models import create_model, export_onnx  # noqa: E402
+from depthforge.models.inference import inference_model, to_inference_layout  # noqa: E402
+from depthforge.models.names import MODEL_NAMES  # noqa: E402
+from timing import median_seconds_interleaved  # noqa: E402
 
 DEFAULT_MODELS = [
     "eigen2014_fine",

@@ -6,7 +6,7 @@ Usage::
     python benchmarks/synth_memory.py [--size 640x480] [--frames 50 200 500] [--tmp /dev/shm]
 
 Each frame count runs in its own fresh process (one scene, default options, a temporary output
-folder); the parent reads the child's peak RSS (``ru_maxrss``) and prints it with its ratio to
+folder, huge pages requested first as the command line does); the parent reads the child's peak RSS (``ru_maxrss``) and prints it with its ratio to
 the smallest frame count's. The runs go in parallel (they share the cores, which changes the
 times, not the memory).
 """
@@ -20,6 +20,8 @@ import sys
 
 CHILD = """
 import resource, sys, tempfile, time
+from depthforge.huge_pages import request_huge_pages
+request_huge_pages()  # as `depthforge synth` does at start-up
 from depthforge.synth import write_synth_folder
 frames, width, height = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 with tempfile.TemporaryDirectory(dir=sys.argv[4] or None) as tmp:

@@ -21,6 +21,7 @@ from depthforge.annotate.cli import app as annotate_app
 from depthforge.cli import apps, data, evaluate, inference, pretrained, training
 from depthforge.cli.common import console, err_console, esc
 from depthforge.errors import DepthforgeError
+from depthforge.huge_pages import request_huge_pages
 
 app = typer.Typer(
     name="depthforge",
@@ -98,6 +99,7 @@ def main() -> None:
     usage error, an unreadable or unwritable file) prints one line and exits with status 2."""
     from typer._click.exceptions import ClickException, NoArgsIsHelpError  # typer's own click
 
+    request_huge_pages()  # before any command imports PyTorch (depthforge.huge_pages)
     try:
         with warnings.catch_warnings():
             warnings.showwarning = print_warning
