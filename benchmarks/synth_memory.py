@@ -6,9 +6,9 @@ Usage::
     python benchmarks/synth_memory.py [--size 640x480] [--frames 50 200 500] [--tmp /dev/shm]
 
 Each frame count runs in its own fresh process (one scene, default options, a temporary output
-folder, huge pages requested first as the command line does); the parent reads the child's peak RSS (``ru_maxrss``) and prints it with its ratio to
-the smallest frame count's. The runs go in parallel (they share the cores, which changes the
-times, not the memory).
+folder, huge pages requested first as the command line does); the parent reads the child's peak
+RSS (``ru_maxrss``) and prints it with its ratio to the smallest frame count's. The runs go in
+parallel (they share the cores, which changes the times, not the memory).
 """
 
 from __future__ import annotations
