@@ -6,8 +6,9 @@ and unmaps them when freed. Every large layer output of a network at batch 8 the
 the kernel has to fault in and zero, 4 KiB page after 4 KiB page: one forward of
 ``diw_hourglass`` at batch 8 took 758,270 minor page faults (3 GB). With huge pages it took
 33,376, a concatenation of four of its branch maps ran 4.3× faster, and the batch-8 forwards
-of the networks with many faults 1.07–1.43× faster (``fcrn_resnet18``, with few, measured
-0.86–1.21× in different runs); at batch 1 there are no faults and no change
+of the networks with many faults 1.07–1.43× faster in the script's medians (single pairs of
+processes spread more: 0.97–1.21× for ``diw_hourglass``; ``fcrn_resnet18``, with few faults,
+measured 0.86–1.21×); at batch 1 there are no faults and no change
 (``benchmarks/huge_pages_speed.py``, ``benchmarks/RESULTS.md``). ONNX Runtime keeps its own
 arena and pays none of this.
 
