@@ -32,6 +32,22 @@ def test_interleave_equals_pixel_shuffle_with_the_right_phase_order():
     assert not torch.allclose(interleave_phases(a, b, c, d), buggy)
 
 
+@pytest.mark.parametrize("layout", ["channels_last", "channel_slices"])
+def test_interleave_of_channels_innermost_maps_is_channels_last_and_equal(layout):
+    a, b, c, d = torch.randn(4, 2, 6, 5, 3).unbind(0)
+    # pixel_shuffle takes phase (row, col) from channel 4c + 2·row + col.
+    expected = F.pixel_shuffle(torch.stack([a, c, b, d], dim=2).flatten(1, 2), 2)
+    if layout == "channels_last":
+        maps = [t.contiguous(memory_format=torch.channels_last) for t in (a, b, c, d)]
+    else:  # chunks of one channels_last map, as a fused phase convolution returns them
+        whole = torch.cat([a, b, c, d], dim=1).contiguous(memory_format=torch.channels_last)
+        maps = list(whole.chunk(4, dim=1))
+    y = interleave_phases(*maps)
+    assert torch.equal(y, expected)
+    assert y.is_contiguous(memory_format=torch.channels_last)
+    assert interleave_phases(a, b, c, d).is_contiguous()  # NCHW maps keep their layout
+
+
 def test_unpool_puts_values_top_left_of_each_block():
     x = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])
     expected = [[1.0, 0, 2.0, 0], [0, 0, 0, 0], [3.0, 0, 4.0, 0], [0, 0, 0, 0]]

@@ -42,6 +42,7 @@ from torch import nn
 
 from depthforge.models.base import ModelConfig
 from depthforge.models.disparity import DisparityNet, DisparityOutput, scale_sigmoid
+from depthforge.models.layout import cat_channels
 
 ENCODER = ((32, 7), (64, 5), (128, 3), (256, 3), (512, 3), (512, 3), (512, 3))
 """``(channels, kernel)`` of ``conv_layers.0`` … ``6``."""
@@ -144,7 +145,7 @@ class DDVODepthNet(DisparityNet):
                     align_corners=self.config.align_corners,
                 )  # fmt: skip
                 parts.append(up[..., : x.shape[-2], : x.shape[-1]])
-            x = self.iconv_layers[i](torch.cat(parts, dim=1))
+            x = self.iconv_layers[i](cat_channels(parts))
             if i > len(DECODER) - 1 - NUM_OUTPUTS:
                 sigmoids.append(self.invdepth_layers[i - 1](x))
         # DDVO scales the sigmoids once the pyramid is built (the fed-back maps stay sigmoids).

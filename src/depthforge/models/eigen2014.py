@@ -38,6 +38,7 @@ from torch import nn
 
 from depthforge.models.backbones import ImageNetNormalize
 from depthforge.models.base import DepthModel, ModelConfig
+from depthforge.models.layout import cat_channels
 from depthforge.types import OutputSpace, ResizeSpace
 
 
@@ -107,7 +108,7 @@ class FineNet(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, coarse: torch.Tensor) -> torch.Tensor:
-        return self.refine(torch.cat([self.fine1(x), coarse], dim=1))
+        return self.refine(cat_channels([self.fine1(x), coarse]))
 
 
 class Eigen2014(DepthModel):

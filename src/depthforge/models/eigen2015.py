@@ -29,6 +29,7 @@ from torch import nn
 
 from depthforge.models.backbones import ImageNetNormalize, convolutional_trunk
 from depthforge.models.base import DepthModel, ModelConfig
+from depthforge.models.layout import cat_channels
 from depthforge.types import OutputSpace, ResizeSpace
 
 TASK_CHANNELS = {"depth": 1, "normals": 3}
@@ -100,9 +101,9 @@ class TaskHead(nn.Module):
         self.scale3 = conv_stack([64 + out_channels, 64, 64, out_channels])
 
     def forward(self, x: torch.Tensor, coarse: torch.Tensor) -> torch.Tensor:
-        mid = self.scale2(torch.cat([self.image2(x), coarse], dim=1))
+        mid = self.scale2(cat_channels([self.image2(x), coarse]))
         mid = F.interpolate(mid, scale_factor=2.0, mode="bilinear", align_corners=False)
-        return self.scale3(torch.cat([self.image3(x), mid], dim=1))
+        return self.scale3(cat_channels([self.image3(x), mid]))
 
 
 class Eigen2015(DepthModel):

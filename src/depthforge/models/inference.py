@@ -11,10 +11,13 @@
 2. every ``nn.ELU`` with ``α = 1`` replaced by :class:`ExpELU` (``exp`` instead of ``expm1``:
    PyTorch's CPU ``expm1`` is not vectorised and made ELU 10× slower than ``exp``; the two agree
    to 2.4e-7 absolute);
-3. the convolution weights in ``channels_last`` memory format: the input is converted once
-   (:func:`to_inference_layout`) and every convolution, pooling and elementwise op then runs
-   on NHWC data, for which oneDNN needs no reordering around each convolution and max pooling
-   has a vectorised kernel (``benchmarks/inference_vs_onnxruntime.py``);
+3. the weights of the convolutions and transposed convolutions in ``channels_last`` memory
+   format: the input is converted once (:func:`to_inference_layout`) and every convolution,
+   pooling and elementwise op then runs on NHWC data, for which oneDNN needs no reordering
+   around each convolution and max pooling has a vectorised kernel
+   (``benchmarks/inference_vs_onnxruntime.py``); a transposed convolution with NCHW weights
+   copied them at every call (SfMLearner's 512 → 512 at 1×4: 5.6 against 1.4 ms). Where maps
+   are combined, :mod:`depthforge.models.layout` keeps this order;
 4. on the CPU, every stride-1 1×1 convolution given a dilation of 2, which leaves a 1×1
    kernel's arithmetic unchanged (``y = W x + b`` per pixel, same output size): PyTorch sends
    1×1 convolutions of fewer than 16 images on one thread to its own GEMM path, which copies
@@ -194,8 +197,9 @@ def prepare_for_inference(model: DepthModel, *, winograd: bool = True) -> DepthM
         if isinstance(module, nn.ELU) and module.alpha == 1.0:
             parent, _, child = name.rpartition(".")
             setattr(prepared.get_submodule(parent), child, ExpELU())
-        if isinstance(module, nn.Conv2d):
+        if isinstance(module, nn.Conv2d | nn.ConvTranspose2d):
             module.weight.data = module.weight.data.contiguous(memory_format=torch.channels_last)
+        if isinstance(module, nn.Conv2d):
             if like["device"].type == "cpu" and is_pointwise(module):
                 module.dilation = (2, 2)
             if like["device"].type == "cpu" and winograd and prefers_winograd(module):

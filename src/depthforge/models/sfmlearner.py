@@ -40,6 +40,7 @@ from torch import nn
 
 from depthforge.models.base import ModelConfig
 from depthforge.models.disparity import DisparityNet, DisparityOutput, bounded_disparity
+from depthforge.models.layout import cat_channels
 
 ENCODER = ((32, 7), (64, 5), (128, 3), (256, 3), (512, 3), (512, 3), (512, 3))
 """``(channels, kernel)`` of ``conv1`` … ``conv7``."""
@@ -124,7 +125,7 @@ class SfMLearnerDispNet(DisparityNet):
                     align_corners=self.config.align_corners,
                 )  # fmt: skip
                 parts.append(crop_to(up, reference))
-            x = getattr(self, f"iconv{level}")(torch.cat(parts, dim=1))
+            x = getattr(self, f"iconv{level}")(cat_channels(parts))
             if level in DISPARITY_LEVELS:
                 disparity = bounded_disparity(getattr(self, f"predict_disp{level}")(x))
                 disparities[level] = disparity

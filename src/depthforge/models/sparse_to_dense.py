@@ -52,6 +52,7 @@ from torch import nn
 
 from depthforge.models.backbones import ImageNetNormalize, ResNetEncoder
 from depthforge.models.base import DepthModel, ModelConfig
+from depthforge.models.layout import cat_channels
 from depthforge.models.upprojection import (
     UpProjection,
     phase_kernels,
@@ -244,7 +245,7 @@ class SparseToDense(DepthModel):
         reference = self.config.variant == "reference"
         x = images if reference else self.normalize(images)
         if sparse is not None:
-            x = torch.cat([x, sparse], dim=1)
+            x = cat_channels([x, sparse])
         depth = self.head(self.decoder(self.bottleneck(self.encoder(x))))
         return F.interpolate(
             depth, size=images.shape[-2:], mode="bilinear", align_corners=reference

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from depthforge.models.layout import channels_innermost
+
 # Where each sub-kernel A, B, C, D sits inside a 3×3 window centred on the low-res pixel, as
 # F.pad amounts (left, right, top, bottom) of the kernel. "exact": the 2-tap dimensions see
 # (i, i+1) / (j, j+1), i.e. input padding bottom/right; "tf": (i−1, i) / (j−1, j), padding top/left.
@@ -41,7 +43,19 @@ def interleave_phases(
     Equivalent to ``pixel_shuffle(stack([a, c, b, d], dim=2).flatten(1, 2), 2)``: pixel_shuffle
     reads phase (row, col) from channel ``4c + 2·row + col``; concatenating ``[a, b, c, d]`` along
     channels instead (a common bug) gives each output channel's four phases from one conv.
+
+    Maps whose channels are innermost in memory (channels_last, as in a prepared model, or
+    channel slices of such a map) are interleaved in that memory order, as ``(B, H, 2, W, 2, C)``,
+    and the output is channels_last: stacking them along the logical W axis instead took 14.2
+    against 0.74 ms for four ``(1, 64, 64, 80)`` maps on one thread, and gave an NCHW output
+    that the next convolution had to copy back (``benchmarks/RESULTS.md``).
     """
+    if channels_innermost(a):
+        pixels = [t.permute(0, 2, 3, 1) for t in (a, b, c, d)]  # (B, H, W, C) views
+        even_rows = torch.stack(pixels[0::2], dim=3)  # a, c → (B, H, W, 2, C)
+        odd_rows = torch.stack(pixels[1::2], dim=3)  # b, d
+        pixels = torch.stack([even_rows, odd_rows], dim=2)  # (B, H, 2, W, 2, C)
+        return pixels.flatten(3, 4).flatten(1, 2).permute(0, 3, 1, 2)
     even_rows = torch.stack([a, c], dim=-1).flatten(-2)  # (B, C, H, 2W): a, c, a, c, ...
     odd_rows = torch.stack([b, d], dim=-1).flatten(-2)
     return torch.stack([even_rows, odd_rows], dim=-2).flatten(-3, -2)
