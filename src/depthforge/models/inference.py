@@ -16,7 +16,8 @@
    pooling and elementwise op then runs on NHWC data, for which oneDNN needs no reordering
    around each convolution and max pooling has a vectorised kernel
    (``benchmarks/inference_vs_onnxruntime.py``); a transposed convolution with NCHW weights
-   copied them at every call (SfMLearner's 512 → 512 at 1×4: 5.6 against 1.4 ms). Where maps
+   copied them at every call (SfMLearner's 512 → 512 at 1×4: 4.0 against 2.1 ms of CPU time,
+   ``benchmarks/layout_speed.py``). Where maps
    are combined, :mod:`depthforge.models.layout` keeps this order;
 4. on the CPU, every stride-1 1×1 convolution given a dilation of 2, which leaves a 1×1
    kernel's arithmetic unchanged (``y = W x + b`` per pixel, same output size): PyTorch sends

@@ -27,8 +27,9 @@ def cat_channels(maps: Sequence[torch.Tensor]) -> torch.Tensor:
     When any map has its channels innermost, the maps are concatenated as ``(B, H, W, Cᵢ)`` views
     and the output is channels_last. ``torch.cat`` gives an NCHW output as soon as one map looks
     NCHW, e.g. a one-channel disparity upsampled by ``F.interpolate``: the concatenation of
-    SfMLearner's decoder and the 3×3 convolution after it took 13.8 ms against 8.2 ms for
-    ``(1, 65, 64, 208)`` on one thread (``benchmarks/RESULTS.md``).
+    SfMLearner's decoder and the 3×3 convolution after it took 14.7 against 8.0 ms of CPU time
+    for ``(1, 32 + 32 + 1, 64, 208)`` on one thread (``benchmarks/layout_speed.py``,
+    ``benchmarks/RESULTS.md``).
     """
     if any(channels_innermost(m) for m in maps):
         return torch.cat([m.permute(0, 2, 3, 1) for m in maps], dim=3).permute(0, 3, 1, 2)

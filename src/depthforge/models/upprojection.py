@@ -46,16 +46,17 @@ def interleave_phases(
 
     Maps whose channels are innermost in memory (channels_last, as in a prepared model, or
     channel slices of such a map) are interleaved in that memory order, as ``(B, H, 2, W, 2, C)``,
-    and the output is channels_last: stacking them along the logical W axis instead took 14.2
-    against 0.74 ms for four ``(1, 64, 64, 80)`` maps on one thread, and gave an NCHW output
-    that the next convolution had to copy back (``benchmarks/RESULTS.md``).
+    and the output is channels_last: stacking them along the logical W axis instead took 7.2
+    against 3.6 ms of CPU time for four ``(1, 64, 64, 80)`` maps on one thread (1.4 against
+    0.26 ms for ``(1, 128, 32, 40)``), and gave an NCHW output that the next convolution copied
+    back (``benchmarks/layout_speed.py``, ``benchmarks/RESULTS.md``).
     """
     if channels_innermost(a):
         pixels = [t.permute(0, 2, 3, 1) for t in (a, b, c, d)]  # (B, H, W, C) views
         even_rows = torch.stack(pixels[0::2], dim=3)  # a, c → (B, H, W, 2, C)
         odd_rows = torch.stack(pixels[1::2], dim=3)  # b, d
-        pixels = torch.stack([even_rows, odd_rows], dim=2)  # (B, H, 2, W, 2, C)
-        return pixels.flatten(3, 4).flatten(1, 2).permute(0, 3, 1, 2)
+        blocks = torch.stack([even_rows, odd_rows], dim=2)  # (B, H, 2, W, 2, C)
+        return blocks.flatten(3, 4).flatten(1, 2).permute(0, 3, 1, 2)
     even_rows = torch.stack([a, c], dim=-1).flatten(-2)  # (B, C, H, 2W): a, c, a, c, ...
     odd_rows = torch.stack([b, d], dim=-1).flatten(-2)
     return torch.stack([even_rows, odd_rows], dim=-2).flatten(-3, -2)
