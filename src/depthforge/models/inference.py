@@ -17,8 +17,8 @@
    around each convolution and max pooling has a vectorised kernel
    (``benchmarks/inference_vs_onnxruntime.py``); a transposed convolution with NCHW weights
    copied them at every call (SfMLearner's 512 → 512 at 1×4: 4.0 against 2.1 ms of CPU time,
-   ``benchmarks/layout_speed.py``). Where maps
-   are combined, :mod:`depthforge.models.layout` keeps this order;
+   ``benchmarks/layout_speed.py``). Where maps are combined, :mod:`depthforge.models.layout`
+   keeps this order;
 4. on the CPU, every stride-1 1×1 convolution given a dilation of 2, which leaves a 1×1
    kernel's arithmetic unchanged (``y = W x + b`` per pixel, same output size): PyTorch sends
    1×1 convolutions of fewer than 16 images on one thread to its own GEMM path, which copies
