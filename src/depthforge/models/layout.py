@@ -4,8 +4,9 @@ A ``(B, C, H, W)`` map is channels_last when its memory order is ``(B, H, W, C)`
 prepared for inference (:func:`~depthforge.models.inference.to_inference_layout`). Operations that
 combine several maps keep that order only if every map they read has it; PyTorch otherwise falls
 back to an NCHW output, which the next convolution copies back to channels_last. These helpers
-combine maps in the memory order of the channels_last ones and leave NCHW maps (training, ONNX
-export) as they are.
+combine maps in the memory order of the channels_last ones and leave NCHW maps (supervised
+training, ONNX export) as they are; networks that train on channels_last maps (the
+self-supervised strategy) take the channels_last paths, gradients included.
 """
 
 from __future__ import annotations
