@@ -42,6 +42,7 @@ import depthforge.models.layout as layout  # noqa: E402
 import depthforge.models.upprojection as upprojection  # noqa: E402
 from depthforge.models import create_model  # noqa: E402
 from depthforge.models.inference import inference_model, to_inference_layout  # noqa: E402
+from inference_vs_onnxruntime import example_inputs  # noqa: E402
 from timing import median_seconds_interleaved  # noqa: E402
 
 MODELS = [
@@ -63,6 +64,8 @@ def nchw_paths() -> Iterator[None]:
 
 
 def before(fn: Callable[[], object]) -> Callable[[], object]:
+    """``fn`` run with :func:`nchw_paths`."""
+
     def run() -> object:
         with nchw_paths():
             return fn()
@@ -115,11 +118,7 @@ def model_rows(specs: list[str], repeats: int, clock: Callable[[], float]) -> No
             if isinstance(module, nn.ConvTranspose2d):
                 module.weight.data = module.weight.data.contiguous()
         h, w = model.config.input_size
-        inputs = [torch.rand(int(batch), 3, h, w)]
-        if model.takes_sparse:
-            depth = 1.0 + 4.0 * torch.rand(int(batch), 1, h, w)
-            inputs.append(torch.where(torch.rand(int(batch), 1, h, w) < 0.05, depth, 0.0))
-        inputs = [to_inference_layout(t) for t in inputs]
+        inputs = [to_inference_layout(t) for t in example_inputs(model, int(batch), h, w)]
         run_before = before(lambda m=old, i=inputs: m.forward_depth(*i))
         run_after = lambda m=after, i=inputs: m.forward_depth(*i)  # noqa: E731
         with torch.no_grad():
