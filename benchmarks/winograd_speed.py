@@ -8,7 +8,9 @@ faster), whether :func:`prefers_winograd` takes that layer, and each one's large
 against a float64 convolution (relative to the output's largest magnitude).
 
 Models: ``prepare_for_inference(model)`` against ``prepare_for_inference(model,
-winograd=False)`` at the paper size, interleaved, and the two outputs' largest difference.
+winograd=False)`` and against the prepared model with Winograd on every map
+(``WinogradConv2d.min_tiles = 0``, as before :data:`~depthforge.models.winograd.MIN_TILES`), at
+the paper size, interleaved, and the largest difference between the outputs with and without.
 
 Usage::
 
@@ -28,7 +30,13 @@ from torch import nn
 
 from depthforge.models import create_model
 from depthforge.models.inference import prepare_for_inference, to_inference_layout
-from depthforge.models.winograd import prefers_winograd, winograd_conv3x3, winograd_kernels
+from depthforge.models.winograd import (
+    MIN_TILES,
+    WinogradConv2d,
+    prefers_winograd,
+    winograd_conv3x3,
+    winograd_kernels,
+)
 from timing import median_seconds_interleaved
 
 # (in, out, H, W): FCRN ResNet stages at 228×304, Eigen 2015 VGG at 240×320, monodepth2
@@ -44,8 +52,25 @@ LAYERS = [
     (512, 512, 15, 20),
     (512, 512, 16, 20),
     (256, 256, 12, 40),
+    # small maps (MIN_TILES): SfMLearner's and DDVO's decoders at 128×416, Eigen 2014's coarse
+    (1024, 512, 1, 4),
+    (1024, 512, 2, 7),
+    (1024, 512, 4, 13),
+    (512, 512, 1, 4),
+    (512, 512, 2, 7),
+    (512, 512, 4, 13),
+    (384, 384, 6, 8),
+    (384, 256, 6, 8),
 ]
-MODELS = ["ddvo_vgg", "eigen2015_vgg16", "fcrn_resnet18", "fcrn_resnet50", "monodepth2_resnet18"]
+MODELS = [
+    "ddvo_vgg",
+    "eigen2014_fine",
+    "eigen2015_vgg16",
+    "fcrn_resnet18",
+    "fcrn_resnet50",
+    "monodepth2_resnet18",
+    "sfmlearner_dispnet",
+]
 
 
 def layer_rows(batches: list[int], repeats: int) -> None:
@@ -69,22 +94,27 @@ def layer_rows(batches: list[int], repeats: int) -> None:
             err_direct = float((direct().double() - exact).abs().max() / scale)
             err_fast = float((fast().double() - exact).abs().max() / scale)
             t_direct, t_fast = median_seconds_interleaved([direct, fast], repeats)
+            taken = prefers_winograd(conv) and batch * ((h + 1) // 2) * ((w + 1) // 2) >= MIN_TILES
             print(f"| {c} → {k} | {h}×{w} | {torch.get_num_threads()} | {batch} | "
                   f"{1e3 * t_direct:.2f} | {1e3 * t_fast:.2f} | {t_direct / t_fast:.2f} | "
-                  f"{'yes' if prefers_winograd(conv) else 'no'} | {err_direct:.1e} | "
+                  f"{'yes' if taken else 'no'} | {err_direct:.1e} | "
                   f"{err_fast:.1e} |", flush=True)  # fmt: skip
 
 
 def model_rows(names: list[str], batches: list[int], repeats: int) -> None:
-    print("| model | H×W | threads | batch | layers taken | without ms | with ms "
-          "| without / with | max difference |")  # fmt: skip
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| model | H×W | threads | batch | layers taken | without ms | with ms | every map ms "
+          "| without / with | every map / with | max difference |")  # fmt: skip
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name in names:
         torch.manual_seed(0)
         model = create_model(name).eval()
         taken = sum(prefers_winograd(m) for m in model.modules() if isinstance(m, nn.Conv2d))
         plain = prepare_for_inference(model, winograd=False)
         fast = prepare_for_inference(model)
+        everywhere = prepare_for_inference(model)
+        for module in everywhere.modules():
+            if isinstance(module, WinogradConv2d):
+                module.min_tiles = 0
         h, w = model.config.input_size
         for batch in batches:
             inputs = [torch.rand(batch, 3, h, w)]
@@ -95,13 +125,12 @@ def model_rows(names: list[str], batches: list[int], repeats: int) -> None:
                 reference = plain.forward_depth(*inputs)
                 diff = float((fast.forward_depth(*inputs) - reference).abs().max())
                 diff /= float(reference.abs().max())
-                t_plain, t_fast = median_seconds_interleaved(
-                    [partial(plain.forward_depth, *inputs), partial(fast.forward_depth, *inputs)],
-                    repeats,
-                )
+                runs = [partial(m.forward_depth, *inputs) for m in (plain, fast, everywhere)]
+                t_plain, t_fast, t_every = median_seconds_interleaved(runs, repeats)
             print(f"| {name} | {h}×{w} | {torch.get_num_threads()} | {batch} | {taken} | "
-                  f"{1e3 * t_plain:.0f} | {1e3 * t_fast:.0f} | {t_plain / t_fast:.2f} | "
-                  f"{diff:.1e} |", flush=True)  # fmt: skip
+                  f"{1e3 * t_plain:.0f} | {1e3 * t_fast:.0f} | {1e3 * t_every:.0f} | "
+                  f"{t_plain / t_fast:.2f} | {t_every / t_fast:.2f} | {diff:.1e} |",
+                  flush=True)  # fmt: skip
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Specification of the Winograd F(2×2, 3×3) convolution: the paper's one-tile identity by hand,
 equality with a shift-and-add convolution in float64 (padded by 1 and unpadded, odd sizes,
-one-pixel maps, chunks that split the batch and the rows), the layout it returns, and which
-convolutions it and the inference preparation take."""
+one-pixel maps, chunks that split the batch and the rows), the layout it returns, which
+convolutions it and the inference preparation take, and the maps too small for it."""
 
 from __future__ import annotations
 
@@ -138,6 +138,44 @@ def test_module_shares_the_parameters_and_equals_the_convolution():
         assert (fast(x).double() - reference).abs().max() <= 2e-6 * reference.abs().max()
     with pytest.raises(ValueError, match="3×3 stride-1"):
         WinogradConv2d.from_conv(nn.Conv2d(channels, channels, 3, stride=2, padding=1))
+
+
+@pytest.mark.parametrize(
+    ("shape", "padding", "tiles"),
+    [
+        ((1, 256, 1, 4), 1, 2),  # SfMLearner's deepest map: 1×2 tiles, half empty
+        ((1, 256, 2, 13), 1, 7),
+        ((1, 256, 4, 9), 0, 4),  # unpadded: a 2×7 output
+        ((3, 256, 2, 4), 1, 6),  # counted over the batch
+        ((1, 256, 2, 15), 1, 8),
+        ((1, 256, 6, 9), 0, 8),
+        ((2, 256, 2, 7), 1, 8),
+    ],
+)
+def test_too_few_tiles_run_the_direct_convolution(monkeypatch, shape, padding, tiles):
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(args[0].shape)
+        return winograd_conv3x3(*args, **kwargs)
+
+    monkeypatch.setattr(winograd, "winograd_conv3x3", counted)
+    conv = nn.Conv2d(256, 256, 3, padding=padding).eval().requires_grad_(False)
+    fast = WinogradConv2d.from_conv(conv)
+    x = torch.randn(*shape)
+    with torch.no_grad():
+        out = fast(x)
+        direct = F.conv2d(x, conv.weight, conv.bias, padding=padding)
+    reference = shift_and_add(x, conv.weight, conv.bias, padding=padding)
+    assert (out.double() - reference).abs().max() <= 2e-6 * reference.abs().max()
+    assert len(calls) == (tiles >= winograd.MIN_TILES)
+    if tiles < winograd.MIN_TILES:
+        assert torch.equal(out, direct)
+    fast.min_tiles = 0  # the measuring knob of benchmarks/winograd_speed.py: Winograd everywhere
+    with torch.no_grad():
+        everywhere = fast(x)
+    assert len(calls) == 1 + (tiles >= winograd.MIN_TILES)
+    assert (everywhere.double() - reference).abs().max() <= 2e-6 * reference.abs().max()
 
 
 def test_unpadded_module_equals_the_convolution():

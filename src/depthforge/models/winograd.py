@@ -19,7 +19,8 @@ Eq. 12). That is 16 multiplies per channel pair and output tile where direct con
 On the CPU this beats PyTorch's direct convolution (oneDNN, channels_last) where the channels
 are many, the deep layers of the encoders: 512 → 512 at 8×10 to 16×20 took 1.3–1.8× less time,
 256 → 512 at 30×40 1.4×; with few channels the transforms' memory traffic costs more than the
-multiplies saved (128 → 128: 0.87–1.15×), hence :func:`prefers_winograd`. Whole prepared
+multiplies saved (128 → 128: 0.87–1.15×), hence :func:`prefers_winograd`; and on maps of a
+few tiles the transformed kernels' memory traffic does, hence :data:`MIN_TILES`. Whole prepared
 models ran 1.04–1.15× faster with it (``benchmarks/winograd_speed.py``,
 ``benchmarks/RESULTS.md``). It is the same convolution to float rounding: the transforms'
 entries are 0, ±1 and ±1/2, so they add only their additions' rounding; against a float64
@@ -50,6 +51,15 @@ chunks, 4 MiB was fastest summed over the ResNet-50 FCRN's 3×3 layers at batch 
 maps); 16 MiB was no better on two threads (``benchmarks/RESULTS.md``)."""
 MIN_MEAN_CHANNELS = 160
 """Least harmonic mean ``2·C·K / (C + K)`` of the channel counts (:func:`prefers_winograd`)."""
+MIN_TILES = 8
+"""Least number of 2×2 output tiles in one call for :class:`WinogradConv2d` to use F(2×2, 3×3);
+fewer go to the direct convolution. With a handful of tiles each of the 16 products streams its
+``C × K`` block of transformed kernels (16/9 the size of the direct weights) for a few rows of
+arithmetic. On the AVX2 machine (one thread, batch 1, channels 128 → 256 to 1024 → 512),
+Winograd ran at 0.38–0.62× the direct convolution's speed on 1×4 maps (2 tiles) and
+0.54–0.59× on 2×7 maps (4 tiles). From 8 to 79 tiles the results were mixed, 0.41–1.91× (the
+lowest for batches of 1×4 maps, whose tiles are half empty), from 80 on Winograd won every case
+measured (``benchmarks/winograd_speed.py``, ``benchmarks/RESULTS.md``)."""
 
 
 def winograd_kernels(weight: torch.Tensor) -> torch.Tensor:
@@ -138,7 +148,8 @@ def prefers_winograd(conv: nn.Conv2d) -> bool:
 
 class WinogradConv2d(nn.Conv2d):
     """An inference-only ``nn.Conv2d`` (3×3, stride 1, padding 0 or 1) that runs
-    :func:`winograd_conv3x3` on kernels transformed once, from the weights it is built with."""
+    :func:`winograd_conv3x3` on kernels transformed once, from the weights it is built with, and
+    the direct convolution on maps of fewer than :data:`MIN_TILES` output tiles."""
 
     kernels: torch.Tensor
 
@@ -154,5 +165,12 @@ class WinogradConv2d(nn.Conv2d):
         new.register_buffer("kernels", winograd_kernels(conv.weight.detach()), persistent=False)
         return new
 
+    min_tiles = MIN_TILES
+    """Fewer output tiles than this per call run the direct convolution (:data:`MIN_TILES`)."""
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return winograd_conv3x3(x, self.kernels, self.bias, self.padding[0])
+        pad = self.padding[0]
+        rows, cols = ((size + 2 * pad - 1) // 2 for size in x.shape[-2:])
+        if x.shape[0] * rows * cols < self.min_tiles:
+            return F.conv2d(x, self.weight, self.bias, padding=pad)
+        return winograd_conv3x3(x, self.kernels, self.bias, pad)
