@@ -57,9 +57,10 @@ fewer go to the direct convolution. With a handful of tiles each of the 16 produ
 ``C × K`` block of transformed kernels (16/9 the size of the direct weights) for a few rows of
 arithmetic. On the AVX2 machine (one thread, batch 1, channels 128 → 256 to 1024 → 512),
 Winograd ran at 0.38–0.62× the direct convolution's speed on 1×4 maps (2 tiles) and
-0.54–0.59× on 2×7 maps (4 tiles). From 8 to 79 tiles the results were mixed, 0.41–1.91× (the
-lowest for batches of 1×4 maps, whose tiles are half empty), from 80 on Winograd won every case
-measured (``benchmarks/winograd_speed.py``, ``benchmarks/RESULTS.md``)."""
+0.54–0.66× on 2×7 maps (4 tiles). From 8 tiles on it ran at 0.41–1.91×, depending on the
+channels and the map (the lowest for batches of 1×4 maps, whose tiles are half empty), and
+mostly above 1; those calls stay as they were (``benchmarks/winograd_speed.py``,
+``benchmarks/RESULTS.md``)."""
 
 
 def winograd_kernels(weight: torch.Tensor) -> torch.Tensor:
