@@ -34,9 +34,9 @@
 6. on the CPU, every 3×3 stride-1 convolution with channels enough
    (:func:`~depthforge.models.winograd.prefers_winograd`) replaced by
    :class:`~depthforge.models.winograd.WinogradConv2d`, Winograd's F(2×2, 3×3): 2.25× fewer
-   multiplies, the same convolution to float rounding (``benchmarks/winograd_speed.py``); it
-   runs the direct convolution on maps of fewer than
-   :data:`~depthforge.models.winograd.MIN_TILES` output tiles.
+   multiplies, the same convolution to float rounding (``benchmarks/winograd_speed.py``); a
+   call with fewer than :data:`~depthforge.models.winograd.MIN_TILES` output tiles, counted
+   over the batch, runs the direct convolution.
 
 Which convolution feeds which BatchNorm is found by running the model once at
 ``config.input_size`` with hooks on its convolutions and BatchNorms and a

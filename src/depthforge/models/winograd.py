@@ -150,9 +150,12 @@ def prefers_winograd(conv: nn.Conv2d) -> bool:
 class WinogradConv2d(nn.Conv2d):
     """An inference-only ``nn.Conv2d`` (3×3, stride 1, padding 0 or 1) that runs
     :func:`winograd_conv3x3` on kernels transformed once, from the weights it is built with, and
-    the direct convolution on maps of fewer than :data:`MIN_TILES` output tiles."""
+    the direct convolution on calls with fewer than :data:`MIN_TILES` output tiles, counted over
+    the batch."""
 
     kernels: torch.Tensor
+    min_tiles = MIN_TILES
+    """Fewer output tiles than this per call run the direct convolution (:data:`MIN_TILES`)."""
 
     @classmethod
     def from_conv(cls, conv: nn.Conv2d) -> WinogradConv2d:
@@ -165,9 +168,6 @@ class WinogradConv2d(nn.Conv2d):
         new.weight, new.bias = conv.weight, conv.bias
         new.register_buffer("kernels", winograd_kernels(conv.weight.detach()), persistent=False)
         return new
-
-    min_tiles = MIN_TILES
-    """Fewer output tiles than this per call run the direct convolution (:data:`MIN_TILES`)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pad = self.padding[0]
