@@ -33,6 +33,7 @@ from depthforge.models.inference import prepare_for_inference, to_inference_layo
 from depthforge.models.winograd import (
     MIN_TILES,
     WinogradConv2d,
+    output_tiles,
     prefers_winograd,
     winograd_conv3x3,
     winograd_kernels,
@@ -94,7 +95,7 @@ def layer_rows(batches: list[int], repeats: int) -> None:
             err_direct = float((direct().double() - exact).abs().max() / scale)
             err_fast = float((fast().double() - exact).abs().max() / scale)
             t_direct, t_fast = median_seconds_interleaved([direct, fast], repeats)
-            taken = prefers_winograd(conv) and batch * ((h + 1) // 2) * ((w + 1) // 2) >= MIN_TILES
+            taken = prefers_winograd(conv) and output_tiles(x.shape, 1) >= MIN_TILES
             print(f"| {c} → {k} | {h}×{w} | {torch.get_num_threads()} | {batch} | "
                   f"{1e3 * t_direct:.2f} | {1e3 * t_fast:.2f} | {t_direct / t_fast:.2f} | "
                   f"{'yes' if taken else 'no'} | {err_direct:.1e} | "

@@ -168,6 +168,7 @@ def test_too_few_tiles_run_the_direct_convolution(monkeypatch, shape, padding, t
         direct = F.conv2d(x, conv.weight, conv.bias, padding=padding)
     reference = shift_and_add(x, conv.weight, conv.bias, padding=padding)
     assert (out.double() - reference).abs().max() <= 2e-6 * reference.abs().max()
+    assert winograd.output_tiles(x.shape, padding) == tiles
     assert len(calls) == (tiles >= winograd.MIN_TILES)
     if tiles < winograd.MIN_TILES:
         assert torch.equal(out, direct)

@@ -63,6 +63,14 @@ mostly above 1; those calls stay as they were (``benchmarks/winograd_speed.py``,
 ``benchmarks/RESULTS.md``)."""
 
 
+def output_tiles(shape: torch.Size | tuple[int, ...], padding: int) -> int:
+    """2×2 output tiles of one call on an ``(N, C, H, W)`` input: ``N · ⌈H'/2⌉ · ⌈W'/2⌉`` for
+    the ``H' × W'`` output of a 3×3 kernel with ``padding`` (the quantity :data:`MIN_TILES`
+    bounds)."""
+    n, _, h, w = shape
+    return n * ((h + 2 * padding - 1) // 2) * ((w + 2 * padding - 1) // 2)
+
+
 def winograd_kernels(weight: torch.Tensor) -> torch.Tensor:
     """``(K, C, 3, 3)`` kernels → ``(16, C, K)`` transformed kernels ``U_ξ = (G g Gᵀ)_ξ``,
     computed in float64, returned in ``weight``'s dtype."""
@@ -171,7 +179,6 @@ class WinogradConv2d(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pad = self.padding[0]
-        rows, cols = ((size + 2 * pad - 1) // 2 for size in x.shape[-2:])
-        if x.shape[0] * rows * cols < self.min_tiles:
+        if output_tiles(x.shape, pad) < self.min_tiles:
             return F.conv2d(x, self.weight, self.bias, padding=pad)
         return winograd_conv3x3(x, self.kernels, self.bias, pad)
